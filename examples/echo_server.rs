@@ -1,0 +1,67 @@
+//! A blocking echo server: a thread per connection.
+//!
+//! ```text
+//! cargo run --release --example echo_server [ADDR]    # default 127.0.0.1:9001
+//! ```
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::thread;
+
+use rfc6455::blocking::WebSocket;
+use rfc6455::{Event, State, StreamError};
+
+fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9001".into());
+    let listener = TcpListener::bind(&addr)?;
+    println!("echo server listening on ws://{}", listener.local_addr()?);
+    for stream in listener.incoming() {
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(e) => {
+                eprintln!("accept failed: {e}");
+                continue;
+            }
+        };
+        thread::spawn(move || {
+            let peer = stream.peer_addr().ok();
+            if let Err(e) = serve(stream) {
+                println!("{}: ended with error: {e}", show(peer));
+            }
+        });
+    }
+    Ok(())
+}
+
+fn serve(stream: TcpStream) -> Result<(), StreamError> {
+    let peer = stream.peer_addr().ok();
+    stream.set_nodelay(true)?;
+    let mut ws = WebSocket::accept(stream)?;
+    println!("{}: connected", show(peer));
+    loop {
+        match ws.recv()? {
+            Event::Text(text) => ws.send(text)?,
+            Event::Binary(data) => ws.send(data)?,
+            Event::Ping(_) | Event::Pong(_) => {}
+            Event::Close(frame) => {
+                if let State::Closed(status) = ws.state() {
+                    println!(
+                        "{}: closed with {} {:?} (clean: {})",
+                        show(peer),
+                        status.code,
+                        status.reason,
+                        status.clean
+                    );
+                } else {
+                    println!("{}: closed with {frame:?}", show(peer));
+                }
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn show(peer: Option<SocketAddr>) -> String {
+    peer.map_or_else(|| "?".into(), |p| p.to_string())
+}

@@ -1,0 +1,452 @@
+//! The blocking adapter: a WebSocket over any [`Read`] + [`Write`] stream.
+//!
+//! It moves bytes between a stream and a [`Connection`] and reports the
+//! time; every protocol decision is the core's. A stream that implements
+//! [`Transport::set_read_timeout`] (as `TcpStream` does) gets the close
+//! timeout and keepalive; on others those timers fire only between reads.
+//!
+//! ```no_run
+//! use rfc6455::blocking;
+//!
+//! let (mut ws, _response) = blocking::connect("ws://127.0.0.1:9001/")?;
+//! ws.send("hello")?;
+//! if let Some(reply) = ws.recv_message()? {
+//!     println!("{reply:?}");
+//! }
+//! ws.close(rfc6455::CloseCode::NORMAL, "done")?;
+//! # Ok::<(), rfc6455::StreamError>(())
+//! ```
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes};
+
+use crate::handshake::{
+    self, AcceptOptions, ClientRequest, Limits, Parsed, Refusal, Request, Response,
+};
+use crate::{CloseCode, Config, Connection, Event, Message, MessageKind, Role, State, StreamError};
+
+/// How much a single read asks for.
+const READ_CHUNK: usize = 16 * 1024;
+/// How many queued segments one vectored write takes.
+const MAX_IOVECS: usize = 32;
+
+/// A stream the blocking adapter can run over: any `Read + Write`, plus two
+/// optional abilities with do-nothing defaults.
+///
+/// Implemented for `TcpStream` and `UnixStream`. For another stream,
+/// `impl Transport for MyStream {}` is enough; implement
+/// `set_read_timeout` to get the close timeout and keepalive.
+pub trait Transport: Read + Write {
+    /// Bounds how long the next reads may block (`None`: no bound).
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let _ = timeout;
+        Ok(())
+    }
+
+    /// Closes the write half, telling the peer no more bytes will come.
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Transport for TcpStream {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        match self.shutdown(std::net::Shutdown::Write) {
+            // The peer may have gone already; that is the goal anyway.
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Transport for std::os::unix::net::UnixStream {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        self.shutdown(std::net::Shutdown::Write)
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for &mut T {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).set_read_timeout(timeout)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        (**self).shutdown_write()
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).set_read_timeout(timeout)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        (**self).shutdown_write()
+    }
+}
+
+/// Connects to a `ws://` URL over TCP, with the default [`Config`].
+pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), StreamError> {
+    connect_with(ClientRequest::new(url)?, Config::default())
+}
+
+/// Connects with a prepared request (subprotocols, extra headers) and a
+/// config.
+pub fn connect_with(
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<TcpStream>, Response), StreamError> {
+    if request.is_tls() {
+        return Err(StreamError::Io(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "wss:// needs a TLS stream: connect one and use WebSocket::client",
+        )));
+    }
+    let stream = TcpStream::connect((request.host(), request.port()))?;
+    stream.set_nodelay(true)?;
+    WebSocket::client(stream, &request, config)
+}
+
+/// A WebSocket connection over a blocking stream.
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    stream: S,
+    conn: Connection,
+    /// The read timeout last given to the stream, to skip repeat syscalls.
+    read_timeout: Option<Duration>,
+    /// The transport was shut down; nothing more will happen.
+    finished: bool,
+}
+
+impl<S: Transport> WebSocket<S> {
+    /// Wraps a stream whose handshake is already done. `leftover` holds
+    /// bytes read past the end of the handshake.
+    pub fn from_raw(stream: S, role: Role, config: Config, leftover: &[u8]) -> WebSocket<S> {
+        WebSocket {
+            stream,
+            conn: Connection::with_leftover(role, config, leftover),
+            read_timeout: None,
+            finished: false,
+        }
+    }
+
+    /// Runs the server handshake, accepting any valid request.
+    pub fn accept(stream: S) -> Result<WebSocket<S>, StreamError> {
+        WebSocket::accept_with(stream, Config::default(), |_| Ok(AcceptOptions::default()))
+    }
+
+    /// Runs the server handshake; `decide` sees the request before any
+    /// byte is written and accepts it (choosing subprotocol, extensions and
+    /// extra headers) or refuses it.
+    ///
+    /// ```no_run
+    /// use rfc6455::blocking::WebSocket;
+    /// use rfc6455::handshake::{AcceptOptions, Refusal};
+    /// # fn demo(stream: std::net::TcpStream) -> Result<(), rfc6455::StreamError> {
+    /// let ws = WebSocket::accept_with(stream, Default::default(), |request| {
+    ///     if request.origin() != Some("https://example.com") {
+    ///         return Err(Refusal::new(403));
+    ///     }
+    ///     let chat = request.protocols().iter().any(|p| p == "chat");
+    ///     Ok(if chat { AcceptOptions::default().protocol("chat") } else { AcceptOptions::default() })
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    pub fn accept_with<F>(
+        mut stream: S,
+        config: Config,
+        decide: F,
+    ) -> Result<WebSocket<S>, StreamError>
+    where
+        F: FnOnce(&Request) -> Result<AcceptOptions, Refusal>,
+    {
+        let limits = Limits::default();
+        let mut buf = Vec::new();
+        let (request, consumed) = loop {
+            match handshake::parse_request(&buf, &limits) {
+                Ok(Parsed::Complete(request, consumed)) => break (request, consumed),
+                Ok(Parsed::Partial) => read_more(&mut stream, &mut buf)?,
+                Err(e) => {
+                    let _ = stream.write_all(&e.response());
+                    return Err(e.into());
+                }
+            }
+        };
+        match decide(&request) {
+            Ok(options) => {
+                let response = request.accept(&options).map_err(|e| {
+                    let _ = stream.write_all(&handshake::reject(500, &[], b""));
+                    StreamError::Io(io::Error::new(io::ErrorKind::InvalidInput, e))
+                })?;
+                stream.write_all(&response)?;
+                stream.flush()?;
+                Ok(WebSocket::from_raw(
+                    stream,
+                    Role::Server,
+                    config,
+                    &buf[consumed..],
+                ))
+            }
+            Err(refusal) => {
+                stream.write_all(&refusal.encode())?;
+                stream.flush()?;
+                Err(StreamError::Refused {
+                    status: refusal.status,
+                })
+            }
+        }
+    }
+
+    /// Runs the client handshake over `stream` (already connected, TLS
+    /// already set up if any).
+    pub fn client(
+        mut stream: S,
+        request: &ClientRequest,
+        config: Config,
+    ) -> Result<(WebSocket<S>, Response), StreamError> {
+        stream.write_all(&request.encode())?;
+        stream.flush()?;
+        let limits = Limits::default();
+        let mut buf = Vec::new();
+        loop {
+            match request.parse_response(&buf, &limits)? {
+                Parsed::Complete(response, consumed) => {
+                    let ws = WebSocket::from_raw(stream, Role::Client, config, &buf[consumed..]);
+                    return Ok((ws, response));
+                }
+                Parsed::Partial => read_more(&mut stream, &mut buf)?,
+            }
+        }
+    }
+
+    /// The next event. Pongs to pings and the reply to a close are sent
+    /// before it returns. After [`Event::Close`] (or an error) the
+    /// connection is over and this returns [`StreamError::Closed`].
+    pub fn recv(&mut self) -> Result<Event, StreamError> {
+        loop {
+            if self.finished {
+                return Err(StreamError::Closed);
+            }
+            match self.conn.poll_event() {
+                Ok(Some(Event::Close(frame))) => {
+                    self.finish_closing()?;
+                    return Ok(Event::Close(frame));
+                }
+                Ok(Some(event)) => {
+                    self.flush()?;
+                    return Ok(event);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    // Best effort: the close frame explaining the failure.
+                    let _ = self.flush();
+                    self.shutdown();
+                    return Err(e.into());
+                }
+            }
+            if self.conn.should_shutdown() {
+                self.shutdown();
+                return Err(StreamError::Closed);
+            }
+            self.flush()?;
+            self.read_once()?;
+        }
+    }
+
+    /// The next data message, answering pings on the way; `None` once the
+    /// peer closed cleanly.
+    pub fn recv_message(&mut self) -> Result<Option<Message>, StreamError> {
+        loop {
+            match self.recv()? {
+                Event::Text(text) => return Ok(Some(Message::Text(text))),
+                Event::Binary(data) => return Ok(Some(Message::Binary(data))),
+                Event::Close(_) => return Ok(None),
+                Event::Ping(_) | Event::Pong(_) => {}
+            }
+        }
+    }
+
+    /// Sends a message and writes it out.
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), StreamError> {
+        self.conn.send(message)?;
+        self.flush()
+    }
+
+    /// Sends one fragment of a message (see
+    /// [`Connection::send_fragment`]).
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: Bytes,
+        fin: bool,
+    ) -> Result<(), StreamError> {
+        self.conn.send_fragment(kind, payload, fin)?;
+        self.flush()
+    }
+
+    /// Sends a ping.
+    pub fn ping(&mut self, payload: impl Into<Bytes>) -> Result<(), StreamError> {
+        self.conn.ping(payload.into())?;
+        self.flush()
+    }
+
+    /// Sends an unsolicited pong.
+    pub fn pong(&mut self, payload: impl Into<Bytes>) -> Result<(), StreamError> {
+        self.conn.pong(payload.into())?;
+        self.flush()
+    }
+
+    /// Sends a close frame. Keep calling [`recv`](WebSocket::recv) until it
+    /// returns [`Event::Close`] or an error to finish the handshake; a
+    /// second call does nothing.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), StreamError> {
+        self.conn.close(code, reason)?;
+        self.flush()
+    }
+
+    /// Writes every queued byte.
+    pub fn flush(&mut self) -> Result<(), StreamError> {
+        if !self.conn.wants_write() || self.finished {
+            return Ok(());
+        }
+        while self.conn.wants_write() {
+            let out = self.conn.transmit();
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let count = out.chunks_vectored(&mut slices);
+            match self.stream.write_vectored(&slices[..count]) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
+                Ok(n) => out.advance(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.stream.flush()?;
+        Ok(())
+    }
+
+    /// The connection's state.
+    pub fn state(&self) -> &State {
+        self.conn.state()
+    }
+
+    /// The sans-IO connection inside.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The stream, mutably. Reading or writing it directly corrupts the
+    /// WebSocket stream.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// Unwraps the stream.
+    pub fn into_inner(self) -> S {
+        self.stream
+    }
+
+    /// After the closing handshake: writes the reply, and as a client waits
+    /// (within the close timeout) for the server to close the transport.
+    fn finish_closing(&mut self) -> Result<(), StreamError> {
+        while !self.conn.should_shutdown() {
+            self.flush()?;
+            if self.conn.should_shutdown() {
+                break;
+            }
+            if let Err(StreamError::Io(_)) = self.read_once() {
+                break; // the transport is gone either way
+            }
+            let _ = self.conn.poll_event();
+        }
+        self.shutdown();
+        Ok(())
+    }
+
+    fn shutdown(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            let _ = self.stream.shutdown_write();
+        }
+    }
+
+    /// Reports the time, then blocks for at most the next deadline on one
+    /// read, and hands what arrived to the connection.
+    fn read_once(&mut self) -> Result<(), StreamError> {
+        let now = Instant::now();
+        self.conn.handle_timeout(now);
+        if self.conn.wants_write() {
+            self.flush()?; // a keepalive ping or a timeout's close frame
+        }
+        if self.conn.should_shutdown() {
+            return Ok(()); // a timer ended the connection: nothing to wait for
+        }
+        let timeout = self.conn.poll_timeout().map(|deadline| {
+            deadline
+                .saturating_duration_since(now)
+                .max(Duration::from_millis(1))
+        });
+        if timeout != self.read_timeout {
+            self.stream.set_read_timeout(timeout)?;
+            self.read_timeout = timeout;
+        }
+        let buf = self.conn.read_buf();
+        let filled = buf.len();
+        buf.resize(filled + READ_CHUNK, 0);
+        let result = self.stream.read(&mut buf[filled..]);
+        let n = *result.as_ref().unwrap_or(&0);
+        buf.truncate(filled + n);
+        match result {
+            Ok(0) => self.conn.recv_eof(),
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(())
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// Reads handshake bytes; the parser bounds how many it will take.
+fn read_more<S: Read>(stream: &mut S, buf: &mut Vec<u8>) -> Result<(), StreamError> {
+    let mut chunk = [0u8; 2048];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed during the handshake",
+                )
+                .into())
+            }
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                return Ok(());
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Close codes and close frames (RFC 6455 §5.5.1, §7.4).
+
+use std::fmt;
+
+use bytes::{BufMut, Bytes};
+
+use crate::{ProtocolError, Utf8Bytes};
+
+/// The longest close reason: a control payload is at most 125 bytes and
+/// the code takes two.
+pub const MAX_REASON_LEN: usize = 123;
+
+/// A close status code (RFC 6455 §7.4).
+///
+/// ```
+/// use rfc6455::CloseCode;
+/// assert!(CloseCode::NORMAL.is_sendable());
+/// assert!(CloseCode::from(4000).is_sendable()); // private use
+/// assert!(!CloseCode::NO_STATUS.is_sendable()); // never on the wire
+/// assert!(!CloseCode::from(2000).is_sendable()); // reserved
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CloseCode(pub u16);
+
+impl CloseCode {
+    /// 1000: the purpose of the connection has been fulfilled.
+    pub const NORMAL: CloseCode = CloseCode(1000);
+    /// 1001: the endpoint is going away (server shutdown, page navigation).
+    pub const GOING_AWAY: CloseCode = CloseCode(1001);
+    /// 1002: the peer broke the protocol.
+    pub const PROTOCOL_ERROR: CloseCode = CloseCode(1002);
+    /// 1003: a data type the endpoint cannot accept.
+    pub const UNSUPPORTED_DATA: CloseCode = CloseCode(1003);
+    /// 1005: no code was present. Reported locally, never sent.
+    pub const NO_STATUS: CloseCode = CloseCode(1005);
+    /// 1006: the connection closed without a close frame. Reported
+    /// locally, never sent.
+    pub const ABNORMAL: CloseCode = CloseCode(1006);
+    /// 1007: data inconsistent with its type, such as invalid UTF-8 text.
+    pub const INVALID_PAYLOAD: CloseCode = CloseCode(1007);
+    /// 1008: a message violates the endpoint's policy.
+    pub const POLICY_VIOLATION: CloseCode = CloseCode(1008);
+    /// 1009: a message too big to process.
+    pub const MESSAGE_TOO_BIG: CloseCode = CloseCode(1009);
+    /// 1010: the client expected an extension the server did not accept.
+    pub const MANDATORY_EXTENSION: CloseCode = CloseCode(1010);
+    /// 1011: the server hit an unexpected condition.
+    pub const INTERNAL_ERROR: CloseCode = CloseCode(1011);
+    /// 1012: the service is restarting (IANA registry).
+    pub const SERVICE_RESTART: CloseCode = CloseCode(1012);
+    /// 1013: try again later (IANA registry).
+    pub const TRY_AGAIN_LATER: CloseCode = CloseCode(1013);
+    /// 1014: a gateway got a bad response upstream (IANA registry).
+    pub const BAD_GATEWAY: CloseCode = CloseCode(1014);
+    /// 1015: the TLS handshake failed. Reported locally, never sent.
+    pub const TLS_HANDSHAKE: CloseCode = CloseCode(1015);
+
+    /// Whether the code may appear in a close frame on the wire: the
+    /// defined codes except 1005, 1006 and 1015, and the ranges 3000–3999
+    /// (registered) and 4000–4999 (private use). Everything else is
+    /// reserved, and receiving it is a protocol error.
+    pub const fn is_sendable(self) -> bool {
+        matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
+    }
+}
+
+impl From<u16> for CloseCode {
+    fn from(code: u16) -> CloseCode {
+        CloseCode(code)
+    }
+}
+
+impl From<CloseCode> for u16 {
+    fn from(code: CloseCode) -> u16 {
+        code.0
+    }
+}
+
+impl fmt::Display for CloseCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// The payload of a close frame that carried a status code.
+///
+/// A close frame with an empty payload is represented as `None` where a
+/// `CloseFrame` is optional.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseFrame {
+    /// The status code.
+    pub code: CloseCode,
+    /// The reason, at most [`MAX_REASON_LEN`] bytes of UTF-8.
+    pub reason: Utf8Bytes,
+}
+
+impl CloseFrame {
+    /// A close frame with `code` and `reason`.
+    pub fn new(code: CloseCode, reason: impl Into<Utf8Bytes>) -> CloseFrame {
+        CloseFrame {
+            code,
+            reason: reason.into(),
+        }
+    }
+
+    /// Decodes and validates a received close payload (§5.5.1, §7.4).
+    ///
+    /// Empty means "no status". One byte, or a code that may not be sent,
+    /// is a protocol error; a reason that is not UTF-8 is invalid payload.
+    pub fn parse(payload: Bytes) -> Result<Option<CloseFrame>, CloseFrameError> {
+        match payload.len() {
+            0 => Ok(None),
+            1 => Err(CloseFrameError::Protocol(ProtocolError::CloseFrameTooShort)),
+            _ => {
+                let code = CloseCode(u16::from_be_bytes([payload[0], payload[1]]));
+                if !code.is_sendable() {
+                    return Err(CloseFrameError::Protocol(ProtocolError::InvalidCloseCode(
+                        code.0,
+                    )));
+                }
+                let reason = Utf8Bytes::try_from(payload.slice(2..))
+                    .map_err(|_| CloseFrameError::InvalidUtf8)?;
+                Ok(Some(CloseFrame { code, reason }))
+            }
+        }
+    }
+
+    /// The frame payload: the code in network order, then the reason.
+    pub(crate) fn encode(&self, dst: &mut impl BufMut) {
+        dst.put_u16(self.code.0);
+        dst.put_slice(self.reason.as_bytes());
+    }
+}
+
+/// Why a received close payload is invalid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseFrameError {
+    /// One byte, or a reserved code: close with 1002.
+    Protocol(ProtocolError),
+    /// The reason is not UTF-8: close with 1007.
+    InvalidUtf8,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sendable_codes_match_the_registry() {
+        let valid = [
+            1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999,
+            4000, 4999,
+        ];
+        let invalid = [
+            0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+        ];
+        for code in valid {
+            assert!(CloseCode(code).is_sendable(), "{code}");
+        }
+        for code in invalid {
+            assert!(!CloseCode(code).is_sendable(), "{code}");
+        }
+    }
+
+    #[test]
+    fn parses_close_payloads() {
+        assert_eq!(CloseFrame::parse(Bytes::new()), Ok(None));
+        assert_eq!(
+            CloseFrame::parse(Bytes::from_static(&[0x03])),
+            Err(CloseFrameError::Protocol(ProtocolError::CloseFrameTooShort))
+        );
+        assert_eq!(
+            CloseFrame::parse(Bytes::from_static(&[0x03, 0xE8, b'o', b'k'])),
+            Ok(Some(CloseFrame::new(CloseCode::NORMAL, "ok")))
+        );
+        assert_eq!(
+            CloseFrame::parse(Bytes::from_static(&[0x03, 0xED])), // 1005
+            Err(CloseFrameError::Protocol(ProtocolError::InvalidCloseCode(
+                1005
+            )))
+        );
+        assert_eq!(
+            CloseFrame::parse(Bytes::from_static(&[0x03, 0xE8, 0xFF])),
+            Err(CloseFrameError::InvalidUtf8)
+        );
+    }
+}

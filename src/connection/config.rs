@@ -1,0 +1,108 @@
+//! Connection settings: limits and timers.
+
+use std::time::Duration;
+
+/// Which end of the connection this is. It decides masking (§5.1) and who
+/// closes the transport first (§7.1.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Sends masked frames; waits for the server to close TCP.
+    Client,
+    /// Requires masked frames; closes TCP after the closing handshake.
+    Server,
+}
+
+/// Limits and timers of a [`Connection`](crate::Connection).
+///
+/// The defaults stop a hostile peer from using more than about
+/// `max_message_size + max_frame_size` bytes of a connection's memory, and
+/// keep every timer off except the close timeout.
+///
+/// ```
+/// use std::time::Duration;
+/// use rfc6455::Config;
+///
+/// let config = Config::default()
+///     .max_message_size(1 << 20)
+///     .keepalive(Duration::from_secs(30), Duration::from_secs(10));
+/// assert_eq!(config.max_frame_size, 16 << 20);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// The largest frame payload accepted. Default 16 MiB. A larger header
+    /// fails the connection with 1009 before any payload is buffered.
+    pub max_frame_size: usize,
+    /// The largest message accepted, summed over its fragments. Default
+    /// 64 MiB. Past it: close 1009.
+    pub max_message_size: usize,
+    /// Answer each ping with a pong automatically. Default `true`.
+    pub auto_pong: bool,
+    /// How long to wait for the peer's close frame after sending ours, and
+    /// (as a client) for the server to close the transport after the
+    /// closing handshake. Default 5 s.
+    pub close_timeout: Duration,
+    /// Send a ping after this much silence from the peer. Default `None`.
+    pub ping_interval: Option<Duration>,
+    /// With `ping_interval` set: fail the connection (1011) when nothing at
+    /// all arrives this long after a keepalive ping. Default 10 s.
+    pub pong_timeout: Duration,
+    /// Refuse data messages with [`SendError::QueueFull`](crate::SendError)
+    /// while this many bytes wait to be written. Default `None`: adapters
+    /// apply backpressure by waiting instead.
+    pub max_send_queue: Option<usize>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            auto_pong: true,
+            close_timeout: Duration::from_secs(5),
+            ping_interval: None,
+            pong_timeout: Duration::from_secs(10),
+            max_send_queue: None,
+        }
+    }
+}
+
+impl Config {
+    /// Sets [`Config::max_frame_size`].
+    pub fn max_frame_size(mut self, bytes: usize) -> Config {
+        self.max_frame_size = bytes;
+        self
+    }
+
+    /// Sets [`Config::max_message_size`].
+    pub fn max_message_size(mut self, bytes: usize) -> Config {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Sets [`Config::auto_pong`].
+    pub fn auto_pong(mut self, on: bool) -> Config {
+        self.auto_pong = on;
+        self
+    }
+
+    /// Sets [`Config::close_timeout`].
+    pub fn close_timeout(mut self, timeout: Duration) -> Config {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Turns keepalive on: a ping after `interval` of silence, failure when
+    /// nothing arrives within `timeout` of it.
+    pub fn keepalive(mut self, interval: Duration, timeout: Duration) -> Config {
+        self.ping_interval = Some(interval);
+        self.pong_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::max_send_queue`].
+    pub fn max_send_queue(mut self, bytes: Option<usize>) -> Config {
+        self.max_send_queue = bytes;
+        self
+    }
+}

@@ -1,0 +1,492 @@
+//! The sans-IO connection: bytes in, events out; commands in, bytes out.
+
+mod config;
+mod event;
+mod outgoing;
+mod recv;
+mod state;
+mod timer;
+
+use std::time::Instant;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+pub use config::{Config, Role};
+pub use event::{Event, Message, MessageKind};
+pub use outgoing::Outgoing;
+pub use state::{CloseStatus, State};
+
+use crate::close::{CloseFrameError, MAX_REASON_LEN};
+use crate::frame::{FrameHeader, OpCode};
+use crate::utf8::Utf8Validator;
+use crate::{CloseCode, CloseFrame, Error, SendError, Utf8Bytes};
+use recv::{Incoming, Receiver};
+use timer::{Due, Timers};
+
+/// What the transport should do once the queued bytes are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Transport {
+    /// Keep reading and writing.
+    Open,
+    /// The closing handshake is done; a client waits for the server to
+    /// close the transport first (RFC 6455 §7.1.1), bounded by the close
+    /// timeout.
+    AwaitEof,
+    /// Shut the transport down: nothing more will be read or written.
+    Shutdown,
+}
+
+/// One WebSocket connection, after the handshake, with no I/O and no clock.
+///
+/// Feed it the bytes the transport read ([`recv`](Connection::recv) or
+/// [`read_buf`](Connection::read_buf)), take events out with
+/// [`poll_event`](Connection::poll_event), give it commands
+/// ([`send`](Connection::send), [`ping`](Connection::ping),
+/// [`close`](Connection::close)) and write what
+/// [`transmit`](Connection::transmit) holds. Report the time with
+/// [`handle_timeout`](Connection::handle_timeout) before waiting, and wait
+/// no longer than [`poll_timeout`](Connection::poll_timeout).
+///
+/// The connection does what RFC 6455 requires by itself: it answers pings,
+/// echoes a close, and when the peer breaks a rule it queues a close frame
+/// with the right code before returning the [`Error`].
+///
+/// ```
+/// use bytes::Buf;
+/// use rfc6455::{Config, Connection, Event, Role};
+///
+/// let mut server = Connection::new(Role::Server, Config::default());
+/// // A masked text frame "Hello" from RFC 6455 §5.7.
+/// server.recv(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+/// let Some(Event::Text(text)) = server.poll_event()? else { panic!() };
+/// assert_eq!(text, "Hello");
+///
+/// server.send(text)?; // echo it
+/// let out = server.transmit();
+/// assert_eq!(out.chunk(), b"\x81\x05Hello");
+/// # out.advance(7);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    role: Role,
+    config: Config,
+    receiver: Receiver,
+    outgoing: Outgoing,
+    state: State,
+    transport: Transport,
+    timers: Timers,
+    /// A failure found outside `poll_event` (a timer), reported by it.
+    pending_error: Option<Error>,
+    /// The transport reported end of input.
+    eof: bool,
+    /// Input bytes buffered at the end of the last `poll_event`; growth
+    /// since means the peer is alive.
+    buffered_after_poll: usize,
+    /// A fragmented message we are sending: its kind, and its text so far.
+    sending: Option<(MessageKind, Utf8Validator)>,
+}
+
+impl Connection {
+    /// A connection in `role`, open.
+    pub fn new(role: Role, config: Config) -> Connection {
+        Connection {
+            role,
+            receiver: Receiver::new(role, config.max_frame_size, config.max_message_size),
+            outgoing: Outgoing::default(),
+            state: State::Open,
+            transport: Transport::Open,
+            timers: Timers::new(
+                config.ping_interval,
+                config.pong_timeout,
+                config.close_timeout,
+            ),
+            pending_error: None,
+            eof: false,
+            buffered_after_poll: 0,
+            sending: None,
+            config,
+        }
+    }
+
+    /// A connection that starts with `leftover`: bytes read past the end of
+    /// the handshake, which already belong to the WebSocket stream.
+    pub fn with_leftover(role: Role, config: Config, leftover: &[u8]) -> Connection {
+        let mut conn = Connection::new(role, config);
+        conn.recv(leftover);
+        conn
+    }
+
+    /// This end's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the connection is in its lifecycle.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    // ---- inbound -------------------------------------------------------
+
+    /// The input buffer: an adapter may read from the transport straight
+    /// into its spare capacity instead of calling [`Connection::recv`].
+    pub fn read_buf(&mut self) -> &mut BytesMut {
+        self.receiver.buf_mut()
+    }
+
+    /// Hands the connection bytes read from the transport.
+    pub fn recv(&mut self, data: &[u8]) {
+        if !self.state.is_closed() {
+            self.receiver.buf_mut().extend_from_slice(data);
+        }
+    }
+
+    /// The transport has no more input.
+    pub fn recv_eof(&mut self) {
+        self.eof = true;
+        if self.transport == Transport::AwaitEof {
+            self.transport = Transport::Shutdown;
+            self.timers.stop();
+        }
+    }
+
+    /// The next event, `Ok(None)` when the buffered input holds none.
+    ///
+    /// An `Err` fails the connection: the close frame it calls for is
+    /// queued, the state is [`State::Closed`], and later calls return
+    /// `Ok(None)`.
+    pub fn poll_event(&mut self) -> Result<Option<Event>, Error> {
+        if let Some(error) = self.pending_error.take() {
+            return Err(error);
+        }
+        if self.state.is_closed() {
+            self.receiver.discard();
+            return Ok(None);
+        }
+        if self.receiver.buffered() > self.buffered_after_poll {
+            self.timers.heard_from_peer();
+        }
+        let polled = self.receiver.poll();
+        self.buffered_after_poll = self.receiver.buffered();
+        match polled {
+            Ok(Some(incoming)) => self.handle_incoming(incoming).map(Some),
+            Ok(None) if self.eof => Err(self.fail(Error::AbnormalClosure)),
+            Ok(None) => Ok(None),
+            Err(error) => Err(self.fail(error)),
+        }
+    }
+
+    fn handle_incoming(&mut self, incoming: Incoming) -> Result<Event, Error> {
+        Ok(match incoming {
+            Incoming::Text(text) => Event::Text(text),
+            Incoming::Binary(data) => Event::Binary(data),
+            Incoming::Ping(payload) => {
+                if self.config.auto_pong && self.state.is_open() {
+                    let mut frame = BytesMut::with_capacity(6 + payload.len());
+                    let mut header = FrameHeader::new(OpCode::Pong, payload.len() as u64);
+                    header.mask = self.mask_key();
+                    header.encode(&mut frame);
+                    let start = frame.len();
+                    frame.put_slice(&payload);
+                    if let Some(key) = header.mask {
+                        crate::frame::apply_mask(&mut frame[start..], key, 0);
+                    }
+                    self.outgoing.push_pong(frame.freeze());
+                }
+                Event::Ping(payload)
+            }
+            Incoming::Pong(payload) => Event::Pong(payload),
+            Incoming::Close(payload) => {
+                let frame = match CloseFrame::parse(payload) {
+                    Ok(frame) => frame,
+                    Err(CloseFrameError::Protocol(e)) => return Err(self.fail(e.into())),
+                    Err(CloseFrameError::InvalidUtf8) => {
+                        return Err(self.fail(Error::InvalidCloseReason))
+                    }
+                };
+                self.on_peer_close(frame.clone());
+                Event::Close(frame)
+            }
+        })
+    }
+
+    /// The peer's close frame arrived: answer it if we have not closed
+    /// yet, and move to `Closed`.
+    fn on_peer_close(&mut self, frame: Option<CloseFrame>) {
+        let initiated_locally = match self.state {
+            State::Open => {
+                // Echo the code (§5.5.1); no reason, nothing after it.
+                let reply = frame
+                    .as_ref()
+                    .map(|f| CloseFrame::new(f.code, Utf8Bytes::new()));
+                self.queue_close(reply.as_ref());
+                false
+            }
+            _ => true,
+        };
+        let (code, reason) = match frame {
+            Some(f) => (f.code, f.reason),
+            None => (CloseCode::NO_STATUS, Utf8Bytes::new()),
+        };
+        self.state = State::Closed(CloseStatus {
+            code,
+            reason,
+            clean: true,
+            initiated_locally,
+        });
+        self.receiver.discard();
+        self.transport = match (self.role, self.eof) {
+            (Role::Client, false) => {
+                self.timers.start_close();
+                Transport::AwaitEof
+            }
+            _ => {
+                self.timers.stop();
+                Transport::Shutdown
+            }
+        };
+    }
+
+    /// Fails the connection (§7.1.7): queues the close frame `error` calls
+    /// for, unless one was sent already or the transport is gone.
+    fn fail(&mut self, error: Error) -> Error {
+        let code = error.close_code();
+        if self.state.is_open() && code != CloseCode::ABNORMAL {
+            self.queue_close(Some(&CloseFrame::new(
+                code,
+                Utf8Bytes::from_static(error.close_reason()),
+            )));
+        }
+        self.state = State::Closed(CloseStatus {
+            code,
+            reason: Utf8Bytes::from_static(error.close_reason()),
+            clean: false,
+            initiated_locally: error != Error::AbnormalClosure,
+        });
+        self.transport = Transport::Shutdown;
+        self.timers.stop();
+        self.receiver.discard();
+        error
+    }
+
+    // ---- commands ------------------------------------------------------
+
+    /// Queues a whole message as one frame.
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), SendError> {
+        let message = message.into();
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(SendError::FragmentedMessageInProgress);
+        }
+        self.check_queue(message.len())?;
+        let opcode = match message.kind() {
+            MessageKind::Text => OpCode::Text,
+            MessageKind::Binary => OpCode::Binary,
+        };
+        let payload = message.into_bytes();
+        let header = FrameHeader::new(opcode, payload.len() as u64);
+        let mask = self.mask_key();
+        self.outgoing.push_frame(header, payload, mask);
+        Ok(())
+    }
+
+    /// Queues one fragment of a message sent in pieces (§5.4): the first
+    /// call starts a message of `kind`, later calls continue it, and the
+    /// call with `fin` ends it. Control frames may be sent in between.
+    ///
+    /// Text may be cut anywhere, even inside a character; the fragments
+    /// together must be UTF-8.
+    ///
+    /// ```
+    /// use rfc6455::{Config, Connection, MessageKind, Role};
+    /// let mut conn = Connection::new(Role::Server, Config::default());
+    /// conn.send_fragment(MessageKind::Text, "Hel".into(), false)?;
+    /// conn.ping("between".into())?;
+    /// conn.send_fragment(MessageKind::Text, "lo".into(), true)?;
+    /// # Ok::<(), rfc6455::SendError>(())
+    /// ```
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: Bytes,
+        fin: bool,
+    ) -> Result<(), SendError> {
+        self.check_can_send()?;
+        let (opcode, mut utf8) = match self.sending {
+            None => {
+                let opcode = match kind {
+                    MessageKind::Text => OpCode::Text,
+                    MessageKind::Binary => OpCode::Binary,
+                };
+                (opcode, Utf8Validator::new())
+            }
+            Some((started, _)) if started != kind => return Err(SendError::FragmentKindMismatch),
+            Some((_, utf8)) => (OpCode::Continuation, utf8),
+        };
+        if kind == MessageKind::Text {
+            utf8.feed(&payload).map_err(|_| SendError::InvalidUtf8)?;
+            if fin {
+                utf8.finish().map_err(|_| SendError::InvalidUtf8)?;
+            }
+        }
+        self.check_queue(payload.len())?;
+        let mut header = FrameHeader::new(opcode, payload.len() as u64);
+        header.fin = fin;
+        let mask = self.mask_key();
+        self.outgoing.push_frame(header, payload, mask);
+        self.sending = if fin { None } else { Some((kind, utf8)) };
+        Ok(())
+    }
+
+    /// Queues a ping (payload at most 125 bytes).
+    pub fn ping(&mut self, payload: Bytes) -> Result<(), SendError> {
+        self.send_control(OpCode::Ping, payload)
+    }
+
+    /// Queues an unsolicited pong, a one-way heartbeat (§5.5.3).
+    pub fn pong(&mut self, payload: Bytes) -> Result<(), SendError> {
+        self.send_control(OpCode::Pong, payload)
+    }
+
+    /// Starts the closing handshake with `code` and `reason`.
+    ///
+    /// Once the connection is closing or closed this does nothing and
+    /// returns `Ok`: a second close is not an error. The close timeout
+    /// starts at the next [`handle_timeout`](Connection::handle_timeout).
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        if !self.state.is_open() {
+            return Ok(());
+        }
+        if !code.is_sendable() {
+            return Err(SendError::InvalidCloseCode(code.0));
+        }
+        if reason.len() > MAX_REASON_LEN {
+            return Err(SendError::CloseReasonTooLong(reason.len()));
+        }
+        self.queue_close(Some(&CloseFrame::new(code, reason)));
+        self.state = State::Closing;
+        self.timers.start_close();
+        Ok(())
+    }
+
+    fn send_control(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), SendError> {
+        self.check_can_send()?;
+        if payload.len() > 125 {
+            return Err(SendError::ControlPayloadTooLarge(payload.len()));
+        }
+        let mask = self.mask_key();
+        self.outgoing.push_frame(
+            FrameHeader::new(opcode, payload.len() as u64),
+            payload,
+            mask,
+        );
+        Ok(())
+    }
+
+    fn queue_close(&mut self, frame: Option<&CloseFrame>) {
+        let mut payload = BytesMut::new();
+        if let Some(frame) = frame {
+            frame.encode(&mut payload);
+        }
+        let mask = self.mask_key();
+        self.outgoing.drop_deferred_pong();
+        let len = payload.len() as u64;
+        self.outgoing
+            .push_frame(FrameHeader::new(OpCode::Close, len), payload.freeze(), mask);
+    }
+
+    fn check_can_send(&self) -> Result<(), SendError> {
+        if self.state.is_open() {
+            Ok(())
+        } else {
+            Err(SendError::Closed)
+        }
+    }
+
+    fn check_queue(&self, additional: usize) -> Result<(), SendError> {
+        let buffered = self.outgoing.len();
+        match self.config.max_send_queue {
+            // An empty queue takes any one message, so none is unsendable.
+            Some(max) if buffered > 0 && buffered + additional > max => {
+                Err(SendError::QueueFull { buffered })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn mask_key(&self) -> Option<[u8; 4]> {
+        match self.role {
+            Role::Client => Some(rand::random()),
+            Role::Server => None,
+        }
+    }
+
+    // ---- outbound ------------------------------------------------------
+
+    /// The bytes to write, as a [`bytes::Buf`]: write its chunks, then
+    /// `advance` by what the transport accepted.
+    pub fn transmit(&mut self) -> &mut Outgoing {
+        &mut self.outgoing
+    }
+
+    /// `true` while queued bytes wait to be written.
+    pub fn wants_write(&self) -> bool {
+        bytes::Buf::has_remaining(&self.outgoing)
+    }
+
+    /// Bytes queued and not yet written, like a browser's `bufferedAmount`.
+    pub fn buffered_amount(&self) -> usize {
+        self.outgoing.len()
+    }
+
+    /// `true` when the adapter should shut the transport down (and stop
+    /// reading): the connection is over and every queued byte is written.
+    pub fn should_shutdown(&self) -> bool {
+        self.transport == Transport::Shutdown && !self.wants_write()
+    }
+
+    // ---- time ----------------------------------------------------------
+
+    /// The time [`handle_timeout`](Connection::handle_timeout) should next
+    /// be called, relative to the last time it was given.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next_deadline()
+    }
+
+    /// Reports the current time: fires what is due (keepalive ping,
+    /// keepalive failure, close timeout) and arms timers requested since
+    /// the last call. Call it before every wait.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.receiver.buffered() > self.buffered_after_poll {
+            self.timers.heard_from_peer();
+            self.buffered_after_poll = self.receiver.buffered();
+        }
+        match self.timers.tick(now) {
+            Due::Nothing => {}
+            Due::Ping => {
+                if self.state.is_open() {
+                    let mask = self.mask_key();
+                    self.outgoing
+                        .push_frame(FrameHeader::new(OpCode::Ping, 0), Bytes::new(), mask);
+                }
+            }
+            Due::KeepaliveTimeout => {
+                let error = self.fail(Error::KeepaliveTimeout);
+                self.pending_error = Some(error);
+            }
+            Due::Close => match self.state {
+                State::Closed(_) => self.transport = Transport::Shutdown,
+                _ => {
+                    let error = self.fail(Error::CloseTimeout);
+                    self.pending_error = Some(error);
+                }
+            },
+        }
+    }
+}

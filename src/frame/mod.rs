@@ -1,0 +1,12 @@
+//! WebSocket frames (RFC 6455 §5): opcodes, headers and masking.
+//!
+//! These are the building blocks of [`Connection`](crate::Connection); most
+//! users never touch them directly.
+
+mod header;
+mod mask;
+mod opcode;
+
+pub use header::{FrameHeader, MAX_HEADER_LEN, RSV1, RSV2, RSV3};
+pub use mask::{apply_mask, apply_mask_bytewise};
+pub use opcode::OpCode;

@@ -1,0 +1,894 @@
+//! Server side: validating a client's opening handshake (RFC 6455 §4.2.1)
+//! and writing the answer (§4.2.2).
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+
+use super::error::{AcceptError, Error};
+use super::extensions::{parse_extensions, ExtensionOffer};
+use super::headers::{self, is_safe_value, is_token, write_field, Header};
+use super::{
+    accept_key, extension_list, has_token, protocol_list, with_header_slots, Limits, Parsed,
+};
+
+/// A validated client opening handshake.
+///
+/// Obtained from [`parse_request`]; every requirement of RFC 6455 §4.2.1 has
+/// been checked, so the accessors need not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    method: String,
+    path: String,
+    host: String,
+    origin: Option<String>,
+    key: String,
+    protocols: Vec<String>,
+    extensions: Vec<ExtensionOffer>,
+    headers: Vec<Header>,
+}
+
+/// Parses and validates a client's opening handshake from the bytes read so
+/// far.
+///
+/// Returns [`Parsed::Partial`] while the header block is incomplete and
+/// within `limits`, and an error as soon as it cannot become valid: more than
+/// `limits.max_size` bytes without the end of the head, more than
+/// `limits.max_headers` fields, malformed HTTP, or a broken §4.2.1 rule. On
+/// error, write [`Error::response`] and close the connection.
+///
+/// [`Parsed::Complete`] carries the head's length; any bytes after it are
+/// already WebSocket frames and are left for the caller.
+pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed<Request>, Error> {
+    // Never look past max_size: a head that does not end within it is refused.
+    let window = &buf[..buf.len().min(limits.max_size)];
+    let head = with_header_slots(limits, |slots| {
+        let mut req = httparse::Request::new(slots);
+        match req.parse(window) {
+            Ok(httparse::Status::Complete(len)) => Ok(Some(Head {
+                method: req.method.unwrap_or_default().to_owned(),
+                path: req.path.unwrap_or_default().to_owned(),
+                minor_version: req.version.unwrap_or_default(),
+                headers: req.headers.iter().map(Header::from_httparse).collect(),
+                len,
+            })),
+            Ok(httparse::Status::Partial) => Ok(None),
+            Err(httparse::Error::TooManyHeaders) => Err(Error::TooManyHeaders {
+                limit: limits.max_headers,
+            }),
+            Err(e) => Err(Error::MalformedRequest(e)),
+        }
+    })?;
+    match head {
+        Some(head) => {
+            let len = head.len;
+            Ok(Parsed::Complete(validate(head)?, len))
+        }
+        None if window.len() >= limits.max_size => Err(Error::RequestTooLarge {
+            limit: limits.max_size,
+        }),
+        None => Ok(Parsed::Partial),
+    }
+}
+
+/// The request head copied out of the buffer, before validation.
+struct Head {
+    method: String,
+    path: String,
+    minor_version: u8,
+    headers: Vec<Header>,
+    len: usize,
+}
+
+/// The value of a header that must appear exactly once.
+fn single<'a>(list: &'a [Header], name: &'static str, missing: Error) -> Result<&'a [u8], Error> {
+    match headers::count(list, name) {
+        0 => Err(missing),
+        1 => Ok(headers::find(list, name).unwrap_or_default()),
+        _ => Err(Error::DuplicateHeader { name }),
+    }
+}
+
+fn lossy(value: &[u8]) -> String {
+    String::from_utf8_lossy(value).into_owned()
+}
+
+/// Checks RFC 6455 §4.2.1 items 1 to 6, and the syntax of the optional
+/// items 8 and 9. Whether this is a WebSocket request at all (Upgrade,
+/// Connection) is checked before the version, and the version before the
+/// key, so a client of another protocol version gets the 426 it can act on.
+fn validate(head: Head) -> Result<Request, Error> {
+    let list = &head.headers;
+    if head.method != "GET" {
+        return Err(Error::MethodNotGet {
+            method: head.method,
+        });
+    }
+    // httparse only accepts HTTP/1.0 and HTTP/1.1.
+    if head.minor_version < 1 {
+        return Err(Error::HttpVersionTooOld);
+    }
+
+    let host = single(list, "Host", Error::MissingHost)?;
+    // A host[:port] is visible ASCII without spaces; `from_utf8` cannot fail
+    // after this check.
+    if host.is_empty() || !host.iter().all(|b| (0x21..=0x7e).contains(b)) {
+        return Err(Error::InvalidHost);
+    }
+    let host = String::from_utf8_lossy(host).into_owned();
+
+    if headers::count(list, "Upgrade") == 0 {
+        return Err(Error::MissingUpgrade);
+    }
+    if !has_token(list, "Upgrade", "websocket") {
+        let value: Vec<String> = headers::find_all(list, "Upgrade").map(lossy).collect();
+        return Err(Error::InvalidUpgrade {
+            value: value.join(", "),
+        });
+    }
+    if !has_token(list, "Connection", "upgrade") {
+        return Err(Error::MissingConnectionUpgrade);
+    }
+
+    let version = single(list, "Sec-WebSocket-Version", Error::MissingVersion)?;
+    if version != b"13" {
+        return Err(Error::UnsupportedVersion {
+            offered: lossy(version),
+        });
+    }
+
+    let key = single(list, "Sec-WebSocket-Key", Error::MissingKey)?;
+    match base64::engine::general_purpose::STANDARD.decode(key) {
+        Ok(nonce) if nonce.len() == 16 => {}
+        _ => return Err(Error::InvalidKey),
+    }
+    // Valid base64 is ASCII.
+    let key = lossy(key);
+
+    let origin = headers::find(list, "Origin")
+        .and_then(|o| std::str::from_utf8(o).ok())
+        .map(str::to_owned);
+    let protocols = protocol_list(list)?;
+    let extensions = extension_list(list)?;
+
+    Ok(Request {
+        method: head.method,
+        path: head.path,
+        host,
+        origin,
+        key,
+        protocols,
+        extensions,
+        headers: head.headers,
+    })
+}
+
+/// Headers the 101 answer writes itself; adding them again would produce a
+/// contradictory response.
+const RESERVED_IN_RESPONSE: &[&str] = &[
+    "Upgrade",
+    "Connection",
+    "Sec-WebSocket-Accept",
+    "Sec-WebSocket-Protocol",
+    "Sec-WebSocket-Extensions",
+    "Content-Length",
+    "Transfer-Encoding",
+];
+
+impl Request {
+    /// The request method (always `GET` once validated).
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The request target, including any query string, e.g. `/chat?room=1`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The `Host` header value (`host` or `host:port`).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The `Origin` header, sent by browsers (RFC 6455 §4.2.1 item 7, §10.2);
+    /// `None` when absent or not UTF-8. Check it against an allow-list to
+    /// refuse cross-site connections.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
+    }
+
+    /// The `Sec-WebSocket-Key` value (base64 of 16 bytes).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The `Sec-WebSocket-Version`, which is always 13 once validated.
+    pub fn version(&self) -> u8 {
+        13
+    }
+
+    /// The subprotocols offered, in the client's order of preference, merged
+    /// across repeated `Sec-WebSocket-Protocol` headers.
+    pub fn protocols(&self) -> &[String] {
+        &self.protocols
+    }
+
+    /// The extension offers, in the client's order of preference, merged
+    /// across repeated `Sec-WebSocket-Extensions` headers.
+    pub fn extensions(&self) -> &[ExtensionOffer] {
+        &self.extensions
+    }
+
+    /// Every header of the request, in order.
+    pub fn headers(&self) -> &[Header] {
+        &self.headers
+    }
+
+    /// The first header called `name` (ASCII case-insensitive), if its value
+    /// is UTF-8.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        headers::find(&self.headers, name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// The `Sec-WebSocket-Accept` value answering this request's key.
+    pub fn accept_key(&self) -> String {
+        accept_key(self.key.as_bytes())
+    }
+
+    /// Writes the `101 Switching Protocols` answer.
+    ///
+    /// `options.protocol` must be one of [`Request::protocols`] (compared
+    /// exactly) and every extension in `options.extensions` must have been
+    /// offered (see [`Request::extensions`]); extra headers must be valid
+    /// field names and values without control characters, and must not be
+    /// ones this answer writes itself. Anything else is an [`AcceptError`],
+    /// so a response can never be malformed or carry injected headers.
+    pub fn accept(&self, options: &AcceptOptions) -> Result<Vec<u8>, AcceptError> {
+        if let Some(protocol) = &options.protocol {
+            if !self.protocols.iter().any(|p| p == protocol) {
+                return Err(AcceptError::ProtocolNotOffered {
+                    protocol: protocol.clone(),
+                });
+            }
+        }
+        let extensions = match &options.extensions {
+            None => None,
+            Some(value) => {
+                for answer in parse_extensions(value).map_err(AcceptError::InvalidExtensions)? {
+                    let offered = self
+                        .extensions
+                        .iter()
+                        .any(|o| o.name.eq_ignore_ascii_case(&answer.name));
+                    if !offered {
+                        return Err(AcceptError::ExtensionNotOffered { name: answer.name });
+                    }
+                }
+                Some(value.trim_matches([' ', '\t']))
+            }
+        };
+        for (name, value) in &options.headers {
+            if !is_token(name.as_bytes()) || !is_safe_value(value.as_bytes()) {
+                return Err(AcceptError::InvalidHeader { name: name.clone() });
+            }
+            if RESERVED_IN_RESPONSE
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(name))
+            {
+                return Err(AcceptError::ReservedHeader { name: name.clone() });
+            }
+        }
+
+        let mut out = Vec::with_capacity(160);
+        out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+        write_field(&mut out, "Upgrade", b"websocket");
+        write_field(&mut out, "Connection", b"Upgrade");
+        write_field(
+            &mut out,
+            "Sec-WebSocket-Accept",
+            self.accept_key().as_bytes(),
+        );
+        if let Some(protocol) = &options.protocol {
+            write_field(&mut out, "Sec-WebSocket-Protocol", protocol.as_bytes());
+        }
+        if let Some(extensions) = extensions {
+            write_field(&mut out, "Sec-WebSocket-Extensions", extensions.as_bytes());
+        }
+        for (name, value) in &options.headers {
+            write_field(&mut out, name, value.as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        Ok(out)
+    }
+}
+
+/// What a server puts in its `101` answer besides the mandatory fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AcceptOptions {
+    /// The subprotocol selected: one of [`Request::protocols`], or `None`.
+    pub protocol: Option<String>,
+    /// The `Sec-WebSocket-Extensions` answer (e.g. the negotiated
+    /// `permessage-deflate` parameters), or `None`.
+    pub extensions: Option<String>,
+    /// Extra headers, e.g. `Set-Cookie`.
+    pub headers: Vec<(String, String)>,
+}
+
+impl AcceptOptions {
+    /// Selects a subprotocol.
+    #[must_use]
+    pub fn protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocol = Some(protocol.into());
+        self
+    }
+
+    /// Sets the `Sec-WebSocket-Extensions` answer.
+    #[must_use]
+    pub fn extensions(mut self, value: impl Into<String>) -> Self {
+        self.extensions = Some(value.into());
+        self
+    }
+
+    /// Adds an extra header.
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// Writes a complete HTTP refusal: status line with the usual reason phrase
+/// (empty for codes this module does not know), the given headers,
+/// `Connection: close`, `Content-Length` and `body`.
+///
+/// Never fails, so it sanitizes instead: a header whose name is not a token
+/// or whose value holds CR, LF or another control character is left out
+/// (header injection is impossible), as are `Connection`, `Content-Length`
+/// and `Transfer-Encoding`, which this function writes itself. A `status`
+/// outside `200..=999` (a 1xx cannot refuse anything) is written as 500.
+///
+/// ```
+/// let bytes = rfc6455::handshake::reject(403, &[("X-Reason", "origin")], b"no");
+/// assert_eq!(
+///     bytes,
+///     b"HTTP/1.1 403 Forbidden\r\nX-Reason: origin\r\nConnection: close\r\n\
+///       Content-Length: 2\r\n\r\nno"
+/// );
+/// ```
+pub fn reject(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let status = if (200..=999).contains(&status) {
+        status
+    } else {
+        500
+    };
+    let mut head = String::with_capacity(128);
+    // Writing to a String cannot fail.
+    let _ = write!(head, "HTTP/1.1 {status} {}\r\n", reason_phrase(status));
+    let mut out = head.into_bytes();
+    for &(name, value) in headers {
+        let ours = ["Connection", "Content-Length", "Transfer-Encoding"]
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(name));
+        if !ours && is_token(name.as_bytes()) && is_safe_value(value.as_bytes()) {
+            write_field(&mut out, name, value.as_bytes());
+        }
+    }
+    write_field(&mut out, "Connection", b"close");
+    write_field(
+        &mut out,
+        "Content-Length",
+        body.len().to_string().as_bytes(),
+    );
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// Reason phrases of RFC 9110 §15 for the statuses a handshake refusal is
+/// likely to use.
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        421 => "Misdirected Request",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample handshake of RFC 6455 §1.3.
+    const SAMPLE: &[u8] = b"GET /chat HTTP/1.1\r\n\
+        Host: server.example.com\r\n\
+        Upgrade: websocket\r\n\
+        Connection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Origin: http://example.com\r\n\
+        Sec-WebSocket-Protocol: chat, superchat\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n";
+
+    fn parse(bytes: &[u8]) -> Result<Parsed<Request>, Error> {
+        parse_request(bytes, &Limits::default())
+    }
+
+    fn complete(bytes: &[u8]) -> (Request, usize) {
+        match parse(bytes) {
+            Ok(Parsed::Complete(r, n)) => (r, n),
+            other => panic!("expected a complete request, got {other:?}"),
+        }
+    }
+
+    fn error(bytes: &[u8]) -> Error {
+        match parse(bytes) {
+            Err(e) => e,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    /// A valid request without the headers named in `drop`, with the raw
+    /// header lines `extra` appended.
+    fn request_with(drop: &[&str], extra: &str) -> Vec<u8> {
+        let mut s = String::from("GET /x HTTP/1.1\r\n");
+        for (name, value) in [
+            ("Host", "h"),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Sec-WebSocket-Version", "13"),
+        ] {
+            if !drop.contains(&name) {
+                s.push_str(&format!("{name}: {value}\r\n"));
+            }
+        }
+        s.push_str(extra);
+        s.push_str("\r\n");
+        s.into_bytes()
+    }
+
+    /// A valid request with raw (possibly non-UTF-8) header lines appended.
+    fn with_raw(extra: &[u8]) -> Vec<u8> {
+        let mut v = request_with(&[], "");
+        v.truncate(v.len() - 2);
+        v.extend_from_slice(extra);
+        v.extend_from_slice(b"\r\n");
+        v
+    }
+
+    #[test]
+    fn rfc_sample_request_parses() {
+        let (req, consumed) = complete(SAMPLE);
+        assert_eq!(consumed, SAMPLE.len());
+        assert_eq!(req.method(), "GET");
+        assert_eq!(req.path(), "/chat");
+        assert_eq!(req.host(), "server.example.com");
+        assert_eq!(req.origin(), Some("http://example.com"));
+        assert_eq!(req.key(), "dGhlIHNhbXBsZSBub25jZQ==");
+        assert_eq!(req.version(), 13);
+        assert_eq!(req.protocols(), ["chat", "superchat"]);
+        assert!(req.extensions().is_empty());
+        assert_eq!(req.headers().len(), 7);
+        assert_eq!(req.header("sec-websocket-version"), Some("13"));
+        assert_eq!(req.header("X-Missing"), None);
+        assert_eq!(req.accept_key(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+
+    #[test]
+    fn partial_byte_by_byte_then_complete() {
+        for end in 0..SAMPLE.len() {
+            assert_eq!(parse(&SAMPLE[..end]), Ok(Parsed::Partial), "prefix {end}");
+        }
+        assert!(matches!(parse(SAMPLE), Ok(Parsed::Complete(_, n)) if n == SAMPLE.len()));
+    }
+
+    #[test]
+    fn pipelined_bytes_are_left_alone() {
+        let mut buf = SAMPLE.to_vec();
+        let frame = [
+            0x81,
+            0x85,
+            1,
+            2,
+            3,
+            4,
+            b'h' ^ 1,
+            b'e' ^ 2,
+            b'l' ^ 3,
+            b'l' ^ 4,
+            b'o' ^ 1,
+        ];
+        buf.extend_from_slice(&frame);
+        let (_, consumed) = complete(&buf);
+        assert_eq!(consumed, SAMPLE.len());
+        assert_eq!(&buf[consumed..], frame);
+    }
+
+    #[test]
+    fn names_and_tokens_are_case_insensitive() {
+        let req = b"GET / HTTP/1.1\r\nhost: h\r\nUPGRADE: WebSocket\r\n\
+            connection: keep-alive, UPGRADE\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+            SEC-WEBSOCKET-VERSION: 13\r\n\r\n";
+        let (r, _) = complete(req);
+        assert_eq!(r.header("Connection"), Some("keep-alive, UPGRADE"));
+    }
+
+    #[test]
+    fn repeated_headers_and_lists_merge() {
+        let req = request_with(
+            &[],
+            "Sec-WebSocket-Protocol: a, b\r\nConnection: keep-alive\r\n\
+             Sec-WebSocket-Protocol: c\r\n\
+             Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
+             Sec-WebSocket-Extensions: permessage-deflate, x-foo; q=\"1\"\r\n",
+        );
+        let (r, _) = complete(&req);
+        assert_eq!(r.protocols(), ["a", "b", "c"]);
+        let names: Vec<&str> = r.extensions().iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["permessage-deflate", "permessage-deflate", "x-foo"]);
+        assert_eq!(r.extensions()[2].param("q"), Some(Some("1")));
+        assert_eq!(r.origin(), None);
+    }
+
+    #[test]
+    fn connection_token_split_over_repeated_fields() {
+        let req = b"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\
+            Connection: keep-alive\r\nConnection: Upgrade\r\n\
+            Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        complete(req);
+    }
+
+    #[test]
+    fn too_large() {
+        let limits = Limits {
+            max_size: 40,
+            max_headers: 64,
+        };
+        // Still partial but over the limit.
+        assert_eq!(
+            parse_request(&SAMPLE[..60], &limits),
+            Err(Error::RequestTooLarge { limit: 40 })
+        );
+        // Within the limit: partial.
+        assert_eq!(parse_request(&SAMPLE[..39], &limits), Ok(Parsed::Partial));
+        // Exactly at the limit and incomplete: can never fit.
+        assert_eq!(
+            parse_request(&SAMPLE[..40], &limits),
+            Err(Error::RequestTooLarge { limit: 40 })
+        );
+        // A complete head that is exactly max_size long is fine.
+        let exact = Limits {
+            max_size: SAMPLE.len(),
+            max_headers: 64,
+        };
+        assert!(matches!(
+            parse_request(SAMPLE, &exact),
+            Ok(Parsed::Complete(..))
+        ));
+        assert_eq!(
+            error(&vec![b'G'; 10_000]),
+            Error::RequestTooLarge { limit: 8192 }
+        );
+    }
+
+    #[test]
+    fn too_many_headers() {
+        let limits = Limits {
+            max_size: 8192,
+            max_headers: 5,
+        };
+        assert_eq!(
+            parse_request(SAMPLE, &limits),
+            Err(Error::TooManyHeaders { limit: 5 })
+        );
+        let mut extra = String::new();
+        for i in 0..70 {
+            extra.push_str(&format!("X-{i}: v\r\n"));
+        }
+        assert_eq!(
+            error(&request_with(&[], &extra)),
+            Error::TooManyHeaders { limit: 64 }
+        );
+        // Beyond the stack array the slots come from the heap.
+        let many = Limits {
+            max_size: 8192,
+            max_headers: 200,
+        };
+        let mut extra = String::new();
+        for i in 0..150 {
+            extra.push_str(&format!("X-{i}: v\r\n"));
+        }
+        let req = request_with(&[], &extra);
+        assert!(matches!(
+            parse_request(&req, &many),
+            Ok(Parsed::Complete(r, _)) if r.headers().len() == 155
+        ));
+    }
+
+    #[test]
+    fn malformed_http() {
+        assert!(matches!(
+            error(b"GET / HTTP/1.1\r\nBad Header\r\n\r\n"),
+            Error::MalformedRequest(_)
+        ));
+        assert!(matches!(
+            error(b"GET / HTTP/2.0\r\n\r\n"),
+            Error::MalformedRequest(httparse::Error::Version)
+        ));
+        assert!(matches!(error(b"\x00\x01\x02"), Error::MalformedRequest(_)));
+    }
+
+    #[test]
+    fn method_and_version() {
+        let mut req = request_with(&[], "");
+        req.splice(0..3, b"POST".iter().copied());
+        assert_eq!(
+            error(&req),
+            Error::MethodNotGet {
+                method: "POST".into()
+            }
+        );
+        let req = String::from_utf8(request_with(&[], ""))
+            .unwrap()
+            .replace("HTTP/1.1", "HTTP/1.0");
+        assert_eq!(error(req.as_bytes()), Error::HttpVersionTooOld);
+    }
+
+    #[test]
+    fn host_rules() {
+        assert_eq!(error(&request_with(&["Host"], "")), Error::MissingHost);
+        assert_eq!(
+            error(&request_with(&[], "Host: other\r\n")),
+            Error::DuplicateHeader { name: "Host" }
+        );
+        assert_eq!(
+            error(&request_with(&["Host"], "Host:\r\n")),
+            Error::InvalidHost
+        );
+        assert_eq!(
+            error(&request_with(&["Host"], "Host: a b\r\n")),
+            Error::InvalidHost
+        );
+    }
+
+    #[test]
+    fn upgrade_and_connection_rules() {
+        assert_eq!(
+            error(&request_with(&["Upgrade"], "")),
+            Error::MissingUpgrade
+        );
+        assert_eq!(
+            error(&request_with(
+                &["Upgrade"],
+                "Upgrade: h2c\r\nUpgrade: websocket2\r\n"
+            )),
+            Error::InvalidUpgrade {
+                value: "h2c, websocket2".into()
+            }
+        );
+        // Upgrade may list several protocols.
+        complete(&request_with(&["Upgrade"], "Upgrade: h2c, WebSocket\r\n"));
+        assert_eq!(
+            error(&request_with(&["Connection"], "")),
+            Error::MissingConnectionUpgrade
+        );
+        assert_eq!(
+            error(&request_with(&["Connection"], "Connection: keep-alive\r\n")),
+            Error::MissingConnectionUpgrade
+        );
+        // `Upgrade` must be a whole list element.
+        assert_eq!(
+            error(&request_with(&["Connection"], "Connection: upgraded\r\n")),
+            Error::MissingConnectionUpgrade
+        );
+    }
+
+    #[test]
+    fn key_rules() {
+        assert_eq!(
+            error(&request_with(&["Sec-WebSocket-Key"], "")),
+            Error::MissingKey
+        );
+        assert_eq!(
+            error(&request_with(
+                &[],
+                "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n"
+            )),
+            Error::DuplicateHeader {
+                name: "Sec-WebSocket-Key"
+            }
+        );
+        for bad in [
+            "",
+            "not base64!",
+            "AAAAAAAAAAAAAAAAAAAA",     // 15 bytes
+            "AAAAAAAAAAAAAAAAAAAAAAA=", // 17 bytes
+            "AAAAAAAAAAAAAAAAAAAAAA",   // missing padding
+            "AAAAAAAAAAAAAAAAAAAAAB==", // non-canonical trailing bits
+            "dGhlIHNhbXBsZSBub25jZQ==\u{e9}",
+        ] {
+            let req = request_with(
+                &["Sec-WebSocket-Key"],
+                &format!("Sec-WebSocket-Key: {bad}\r\n"),
+            );
+            assert_eq!(error(&req), Error::InvalidKey, "key {bad:?}");
+        }
+    }
+
+    #[test]
+    fn version_rules() {
+        assert_eq!(
+            error(&request_with(&["Sec-WebSocket-Version"], "")),
+            Error::MissingVersion
+        );
+        let e = error(&request_with(
+            &["Sec-WebSocket-Version"],
+            "Sec-WebSocket-Version: 8\r\n",
+        ));
+        assert_eq!(
+            e,
+            Error::UnsupportedVersion {
+                offered: "8".into()
+            }
+        );
+        assert_eq!(e.status(), 426);
+        assert_eq!(
+            error(&request_with(&[], "Sec-WebSocket-Version: 13\r\n")),
+            Error::DuplicateHeader {
+                name: "Sec-WebSocket-Version"
+            }
+        );
+    }
+
+    #[test]
+    fn optional_header_syntax() {
+        assert_eq!(
+            error(&request_with(&[], "Sec-WebSocket-Protocol: chat, a b\r\n")),
+            Error::InvalidProtocol {
+                value: "a b".into()
+            }
+        );
+        assert!(matches!(
+            error(&request_with(&[], "Sec-WebSocket-Extensions: a;;\r\n")),
+            Error::InvalidExtensions(_)
+        ));
+        assert!(matches!(
+            error(&with_raw(b"Sec-WebSocket-Extensions: \xff\r\n")),
+            Error::InvalidExtensions(_)
+        ));
+        // An Origin that is not UTF-8 is simply not reported.
+        let (r, _) = complete(&with_raw(b"Origin: \xff\r\n"));
+        assert_eq!(r.origin(), None);
+        assert_eq!(r.header("origin"), None);
+    }
+
+    #[test]
+    fn accept_writes_101() {
+        let (req, _) = complete(SAMPLE);
+        let out = req.accept(&AcceptOptions::default()).unwrap();
+        assert_eq!(
+            out,
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+        );
+        let out = req
+            .accept(
+                &AcceptOptions::default()
+                    .protocol("superchat")
+                    .header("Set-Cookie", "a=b"),
+            )
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("\r\nSec-WebSocket-Protocol: superchat\r\n"));
+        assert!(text.ends_with("\r\nSet-Cookie: a=b\r\n\r\n"));
+    }
+
+    #[test]
+    fn accept_validates_options() {
+        let (req, _) = complete(&request_with(
+            &[],
+            "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: permessage-deflate\r\n",
+        ));
+        assert_eq!(
+            req.accept(&AcceptOptions::default().protocol("Chat")),
+            Err(AcceptError::ProtocolNotOffered {
+                protocol: "Chat".into()
+            })
+        );
+        let text = String::from_utf8(
+            req.accept(
+                &AcceptOptions::default()
+                    .extensions(" permessage-deflate; server_no_context_takeover "),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(text.contains(
+            "\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"
+        ));
+        assert_eq!(
+            req.accept(&AcceptOptions::default().extensions("x-other")),
+            Err(AcceptError::ExtensionNotOffered {
+                name: "x-other".into()
+            })
+        );
+        assert!(matches!(
+            req.accept(&AcceptOptions::default().extensions("a\r\nX: y")),
+            Err(AcceptError::InvalidExtensions(_))
+        ));
+        for (name, value) in [
+            ("X-A", "1\r\nX-Injected: 1"),
+            ("X A", "1"),
+            ("", "1"),
+            ("X-B", "\n"),
+        ] {
+            assert_eq!(
+                req.accept(&AcceptOptions::default().header(name, value)),
+                Err(AcceptError::InvalidHeader { name: name.into() })
+            );
+        }
+        assert_eq!(
+            req.accept(&AcceptOptions::default().header("sec-websocket-accept", "x")),
+            Err(AcceptError::ReservedHeader {
+                name: "sec-websocket-accept".into()
+            })
+        );
+    }
+
+    #[test]
+    fn reject_writes_refusal() {
+        let out = reject(404, &[("Content-Type", "text/plain")], b"nope");
+        assert_eq!(
+            out,
+            b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nConnection: close\r\n\
+              Content-Length: 4\r\n\r\nnope"
+        );
+        // Unsafe and self-written headers are dropped; odd statuses clamped.
+        let out = reject(
+            42,
+            &[
+                ("X-Evil", "a\r\nSet-Cookie: x"),
+                ("Bad Name", "v"),
+                ("content-length", "99"),
+                ("Connection", "keep-alive"),
+                ("X-Ok", "fine"),
+            ],
+            b"",
+        );
+        assert_eq!(
+            out,
+            b"HTTP/1.1 500 Internal Server Error\r\nX-Ok: fine\r\nConnection: close\r\n\
+              Content-Length: 0\r\n\r\n"
+        );
+        assert!(reject(599, &[], b"").starts_with(b"HTTP/1.1 599 \r\n"));
+        for status in [
+            200, 301, 302, 303, 307, 308, 400, 401, 403, 405, 406, 408, 409, 410, 413, 414, 421,
+            426, 429, 431, 500, 501, 502, 503, 504,
+        ] {
+            assert!(!reason_phrase(status).is_empty(), "{status}");
+        }
+    }
+}

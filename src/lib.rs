@@ -1,0 +1,93 @@
+//! # rfc6455
+//!
+//! A WebSocket ([RFC 6455]) implementation built around a **sans-IO core**:
+//! a deterministic state machine that never touches a socket or a clock.
+//! Bytes go in, events come out; commands go in, bytes come out; time goes
+//! in as an [`Instant`](std::time::Instant). Thin adapters move bytes
+//! between that core and a stream.
+//!
+//! - [`handshake`]: the HTTP/1.1 upgrade, client and server, I/O-free.
+//! - [`Connection`]: framing, fragmentation, UTF-8, ping/pong, the closing
+//!   handshake, limits and timers.
+//! - [`blocking`]: an adapter for any `Read + Write` stream.
+//!
+//! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
+//!
+//! ## An echo server
+//!
+//! ```no_run
+//! use std::net::TcpListener;
+//! use rfc6455::{blocking::WebSocket, Event};
+//!
+//! let listener = TcpListener::bind("127.0.0.1:9001")?;
+//! for stream in listener.incoming() {
+//!     std::thread::spawn(move || -> Result<(), rfc6455::StreamError> {
+//!         let mut ws = WebSocket::accept(stream?)?;
+//!         while let Some(message) = ws.recv_message()? {
+//!             ws.send(message)?;
+//!         }
+//!         Ok(())
+//!     });
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! ## The core without I/O
+//!
+//! ```
+//! use bytes::Buf;
+//! use rfc6455::{CloseCode, Config, Connection, Event, Role};
+//!
+//! let mut client = Connection::new(Role::Client, Config::default());
+//! let mut server = Connection::new(Role::Server, Config::default());
+//!
+//! client.send("hello")?;
+//! let out = client.transmit();
+//! server.recv(out.chunk());
+//! let n = out.remaining();
+//! out.advance(n);
+//! assert_eq!(server.poll_event()?, Some(Event::Text("hello".into())));
+//!
+//! server.close(CloseCode::NORMAL, "bye")?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Errors
+//!
+//! Errors are split by blame: [`Error`] when the peer broke a rule (the
+//! connection has already queued the right close code), [`SendError`] when
+//! a local command is not allowed, [`handshake::Error`] for the upgrade, and
+//! [`StreamError`] from the adapters, which wraps those and I/O errors.
+//!
+//! ## Security and limits
+//!
+//! Every buffer is bounded: the handshake by [`handshake::Limits`] (8 KiB,
+//! 64 headers), frames and messages by [`Config::max_frame_size`] (16 MiB)
+//! and [`Config::max_message_size`] (64 MiB, summed over fragments),
+//! control frames by the RFC's 125 bytes. A peer that passes a limit gets
+//! close code 1009 before its payload is buffered. Pongs to a peer that
+//! does not read are coalesced, so a ping flood cannot grow the send
+//! queue. The close timeout (5 s) bounds the closing handshake; keepalive
+//! ([`Config::keepalive`]) detects dead peers.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod blocking;
+mod close;
+mod connection;
+mod error;
+pub mod frame;
+pub mod handshake;
+mod parsed;
+mod stream_error;
+pub mod utf8;
+
+pub use close::{CloseCode, CloseFrame, MAX_REASON_LEN};
+pub use connection::{
+    CloseStatus, Config, Connection, Event, Message, MessageKind, Outgoing, Role, State,
+};
+pub use error::{Error, ProtocolError, SendError};
+pub use parsed::Parsed;
+pub use stream_error::StreamError;
+pub use utf8::Utf8Bytes;

@@ -1,0 +1,77 @@
+//! The error type of the adapters.
+
+use std::{fmt, io};
+
+use crate::{handshake, Error, SendError};
+
+/// What an adapter call can fail with.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StreamError {
+    /// The transport failed.
+    Io(io::Error),
+    /// The opening handshake failed.
+    Handshake(handshake::Error),
+    /// The peer broke the protocol or went away; the close frame (if any)
+    /// was sent.
+    Protocol(Error),
+    /// The command is not allowed now.
+    Send(SendError),
+    /// The server's accept hook refused the request; the refusal with this
+    /// status was sent.
+    Refused {
+        /// The HTTP status sent.
+        status: u16,
+    },
+    /// The connection is closed; nothing more will come.
+    Closed,
+}
+
+impl fmt::Display for StreamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StreamError::Io(e) => write!(f, "I/O error: {e}"),
+            StreamError::Handshake(e) => write!(f, "handshake failed: {e}"),
+            StreamError::Protocol(e) => write!(f, "connection failed: {e}"),
+            StreamError::Send(e) => write!(f, "cannot send: {e}"),
+            StreamError::Refused { status } => write!(f, "handshake refused with HTTP {status}"),
+            StreamError::Closed => f.write_str("the connection is closed"),
+        }
+    }
+}
+
+impl std::error::Error for StreamError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StreamError::Io(e) => Some(e),
+            StreamError::Handshake(e) => Some(e),
+            StreamError::Protocol(e) => Some(e),
+            StreamError::Send(e) => Some(e),
+            StreamError::Refused { .. } | StreamError::Closed => None,
+        }
+    }
+}
+
+impl From<io::Error> for StreamError {
+    fn from(e: io::Error) -> StreamError {
+        StreamError::Io(e)
+    }
+}
+
+impl From<handshake::Error> for StreamError {
+    fn from(e: handshake::Error) -> StreamError {
+        StreamError::Handshake(e)
+    }
+}
+
+impl From<Error> for StreamError {
+    fn from(e: Error) -> StreamError {
+        StreamError::Protocol(e)
+    }
+}
+
+impl From<SendError> for StreamError {
+    fn from(e: SendError) -> StreamError {
+        StreamError::Send(e)
+    }
+}
