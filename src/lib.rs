@@ -91,3 +91,8 @@ pub use error::{Error, ProtocolError, SendError};
 pub use parsed::Parsed;
 pub use stream_error::StreamError;
 pub use utf8::Utf8Bytes;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
