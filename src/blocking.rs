@@ -46,6 +46,13 @@ pub trait Transport: Read + Write {
         Ok(())
     }
 
+    /// Bounds how long the next writes may block (`None`: no bound). Used
+    /// to bound writing a close frame to a peer that does not read.
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let _ = timeout;
+        Ok(())
+    }
+
     /// Closes the write half, telling the peer no more bytes will come.
     fn shutdown_write(&mut self) -> io::Result<()> {
         Ok(())
@@ -55,6 +62,10 @@ pub trait Transport: Read + Write {
 impl Transport for TcpStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         TcpStream::set_read_timeout(self, timeout)
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
@@ -72,6 +83,10 @@ impl Transport for std::os::unix::net::UnixStream {
         std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
     }
 
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        std::os::unix::net::UnixStream::set_write_timeout(self, timeout)
+    }
+
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.shutdown(std::net::Shutdown::Write)
     }
@@ -82,6 +97,10 @@ impl<T: Transport + ?Sized> Transport for &mut T {
         (**self).set_read_timeout(timeout)
     }
 
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).set_write_timeout(timeout)
+    }
+
     fn shutdown_write(&mut self) -> io::Result<()> {
         (**self).shutdown_write()
     }
@@ -90,6 +109,10 @@ impl<T: Transport + ?Sized> Transport for &mut T {
 impl<T: Transport + ?Sized> Transport for Box<T> {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         (**self).set_read_timeout(timeout)
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).set_write_timeout(timeout)
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
@@ -241,7 +264,7 @@ impl<S: Transport> WebSocket<S> {
             }
             match self.conn.poll_event() {
                 Ok(Some(Event::Close(frame))) => {
-                    self.finish_closing()?;
+                    self.finish_closing();
                     return Ok(Event::Close(frame));
                 }
                 Ok(Some(event)) => {
@@ -251,7 +274,7 @@ impl<S: Transport> WebSocket<S> {
                 Ok(None) => {}
                 Err(e) => {
                     // Best effort: the close frame explaining the failure.
-                    let _ = self.flush();
+                    let _ = self.flush_bounded();
                     self.shutdown();
                     return Err(e.into());
                 }
@@ -364,9 +387,11 @@ impl<S: Transport> WebSocket<S> {
 
     /// After the closing handshake: writes the reply, and as a client waits
     /// (within the close timeout) for the server to close the transport.
-    fn finish_closing(&mut self) -> Result<(), StreamError> {
+    fn finish_closing(&mut self) {
         while !self.conn.should_shutdown() {
-            self.flush()?;
+            if self.flush_bounded().is_err() {
+                break; // the peer does not read, or the transport is gone
+            }
             if self.conn.should_shutdown() {
                 break;
             }
@@ -376,7 +401,14 @@ impl<S: Transport> WebSocket<S> {
             let _ = self.conn.poll_event();
         }
         self.shutdown();
-        Ok(())
+    }
+
+    /// Flushes with writes bounded by the close timeout: once the
+    /// connection is ending, a peer that does not read must not block us.
+    fn flush_bounded(&mut self) -> Result<(), StreamError> {
+        let timeout = self.conn.config().close_timeout.max(Duration::from_millis(1));
+        self.stream.set_write_timeout(Some(timeout))?;
+        self.flush()
     }
 
     fn shutdown(&mut self) {

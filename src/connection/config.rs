@@ -51,6 +51,9 @@ pub struct Config {
     /// while this many bytes wait to be written. Default `None`: adapters
     /// apply backpressure by waiting instead.
     pub max_send_queue: Option<usize>,
+    /// Backpressure for async adapters: `feed`/`Sink::poll_ready` wait
+    /// while more than this many bytes are queued. Default 64 KiB.
+    pub send_high_water: usize,
 }
 
 impl Default for Config {
@@ -63,6 +66,7 @@ impl Default for Config {
             ping_interval: None,
             pong_timeout: Duration::from_secs(10),
             max_send_queue: None,
+            send_high_water: 64 * 1024,
         }
     }
 }
@@ -97,6 +101,12 @@ impl Config {
     pub fn keepalive(mut self, interval: Duration, timeout: Duration) -> Config {
         self.ping_interval = Some(interval);
         self.pong_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::send_high_water`].
+    pub fn send_high_water(mut self, bytes: usize) -> Config {
+        self.send_high_water = bytes;
         self
     }
 

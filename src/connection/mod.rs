@@ -32,8 +32,12 @@ enum Transport {
     /// close the transport first (RFC 6455 §7.1.1), bounded by the close
     /// timeout.
     AwaitEof,
-    /// Shut the transport down: nothing more will be read or written.
+    /// Shut the transport down once the queued bytes are written: nothing
+    /// more will be read.
     Shutdown,
+    /// The close timeout ran out with bytes still queued (the peer does not
+    /// read): shut down without writing them.
+    Abort,
 }
 
 /// One WebSocket connection, after the handshake, with no I/O and no clock.
@@ -242,15 +246,12 @@ impl Connection {
         });
         self.receiver.discard();
         self.transport = match (self.role, self.eof) {
-            (Role::Client, false) => {
-                self.timers.start_close();
-                Transport::AwaitEof
-            }
-            _ => {
-                self.timers.stop();
-                Transport::Shutdown
-            }
+            (Role::Client, false) => Transport::AwaitEof,
+            _ => Transport::Shutdown,
         };
+        // Bounds the wait for the server's EOF, or for the peer to read our
+        // close reply.
+        self.timers.start_close();
     }
 
     /// Fails the connection (§7.1.7): queues the close frame `error` calls
@@ -270,7 +271,10 @@ impl Connection {
             initiated_locally: error != Error::AbnormalClosure,
         });
         self.transport = Transport::Shutdown;
+        // A fresh close timeout bounds writing the close frame to a peer
+        // that may not read.
         self.timers.stop();
+        self.timers.start_close();
         self.receiver.discard();
         error
     }
@@ -447,8 +451,16 @@ impl Connection {
 
     /// `true` when the adapter should shut the transport down (and stop
     /// reading): the connection is over and every queued byte is written.
+    ///
+    /// Also `true`, with bytes still queued, when the close timeout ran out
+    /// while a peer that does not read kept them from being written: the
+    /// adapter then shuts down without writing them.
     pub fn should_shutdown(&self) -> bool {
-        self.transport == Transport::Shutdown && !self.wants_write()
+        match self.transport {
+            Transport::Shutdown => !self.wants_write(),
+            Transport::Abort => true,
+            Transport::Open | Transport::AwaitEof => false,
+        }
     }
 
     // ---- time ----------------------------------------------------------
@@ -481,6 +493,7 @@ impl Connection {
                 self.pending_error = Some(error);
             }
             Due::Close => match self.state {
+                State::Closed(_) if self.wants_write() => self.transport = Transport::Abort,
                 State::Closed(_) => self.transport = Transport::Shutdown,
                 _ => {
                     let error = self.fail(Error::CloseTimeout);
