@@ -1,68 +1,104 @@
 //! The Autobahn|Testsuite client testee.
 //!
 //! ```text
-//! cargo run --release --example autobahn_client -- ws://127.0.0.1:9003 rfc6455 [--tokio]
+//! cargo run --release --features tokio --example autobahn_client -- ws://127.0.0.1:9003 rfc6455 [--tokio]
 //! ```
 //!
 //! Asks the fuzzing server for the case count, runs every case as an echo
-//! client, then asks it to write the reports.
+//! client, then asks it to write the reports. `--tokio` uses the async
+//! adapter (needs the `tokio` feature).
 
 use rfc6455::{blocking, Event, StreamError};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--tokio") {
-        eprintln!("--tokio: the async adapter is not built yet");
-        std::process::exit(2);
-    }
-    let base = args
+    let positional: Vec<&str> = args
+        .iter()
+        .filter(|a| !a.starts_with("--"))
+        .map(String::as_str)
+        .collect();
+    let base = positional
         .first()
-        .map_or("ws://127.0.0.1:9003", String::as_str)
-        .trim_end_matches('/');
-    let agent = args.get(1).map_or("rfc6455", String::as_str);
+        .copied()
+        .unwrap_or("ws://127.0.0.1:9003")
+        .trim_end_matches('/')
+        .to_string();
+    let agent = positional.get(1).copied().unwrap_or("rfc6455").to_string();
+    let use_tokio = args.iter().any(|a| a == "--tokio");
 
-    let count = match case_count(base) {
-        Ok(count) => count,
-        Err(e) => {
-            eprintln!("getCaseCount failed: {e}");
+    let run: fn(&str, bool) -> Result<Option<String>, StreamError> =
+        if use_tokio { run_tokio } else { run_blocking };
+    let count: u32 = match run(&format!("{base}/getCaseCount"), false) {
+        Ok(Some(text)) => text.trim().parse().unwrap_or(0),
+        other => {
+            eprintln!("getCaseCount failed: {other:?}");
             std::process::exit(1);
         }
     };
-    eprintln!("running {count} cases as agent {agent}");
+    eprintln!(
+        "running {count} cases as agent {agent} ({})",
+        if use_tokio { "tokio" } else { "blocking" }
+    );
     for case in 1..=count {
-        if let Err(e) = echo(&format!("{base}/runCase?case={case}&agent={agent}")) {
+        if let Err(e) = run(&format!("{base}/runCase?case={case}&agent={agent}"), true) {
             eprintln!("case {case}: {e}");
         }
     }
-    if let Err(e) = echo(&format!("{base}/updateReports?agent={agent}")) {
+    if let Err(e) = run(&format!("{base}/updateReports?agent={agent}"), false) {
         eprintln!("updateReports failed: {e}");
         std::process::exit(1);
     }
 }
 
-fn case_count(base: &str) -> Result<u32, StreamError> {
-    let (mut ws, _) = blocking::connect(&format!("{base}/getCaseCount"))?;
-    let mut count = None;
-    loop {
-        match ws.recv() {
-            Ok(Event::Text(text)) => count = text.trim().parse().ok(),
-            Ok(Event::Close(_)) | Err(StreamError::Closed) => break,
-            Ok(_) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    count.ok_or(StreamError::Closed)
-}
-
-/// Echoes every message until the server closes.
-fn echo(url: &str) -> Result<(), StreamError> {
+/// Reads (and with `echo_back`, echoes) every message until the server
+/// closes; returns the last text received (the case count for
+/// `getCaseCount`).
+fn run_blocking(url: &str, echo_back: bool) -> Result<Option<String>, StreamError> {
     let (mut ws, _) = blocking::connect(url)?;
+    let mut last_text = None;
     loop {
         match ws.recv()? {
-            Event::Text(text) => ws.send(text)?,
-            Event::Binary(data) => ws.send(data)?,
-            Event::Close(_) => return Ok(()),
-            Event::Ping(_) | Event::Pong(_) => {}
+            Event::Text(text) => {
+                last_text = Some(text.to_string());
+                if echo_back {
+                    ws.send(text)?;
+                }
+            }
+            Event::Binary(data) if echo_back => ws.send(data)?,
+            Event::Close(_) => return Ok(last_text),
+            Event::Binary(_) | Event::Ping(_) | Event::Pong(_) => {}
         }
     }
+}
+
+#[cfg(feature = "tokio")]
+fn run_tokio(url: &str, echo_back: bool) -> Result<Option<String>, StreamError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let (mut ws, _) = rfc6455::tokio::connect(url).await?;
+        let mut last_text = None;
+        loop {
+            match ws.recv().await? {
+                Event::Text(text) => {
+                    last_text = Some(text.to_string());
+                    if echo_back {
+                        ws.send(text).await?;
+                    }
+                }
+                Event::Binary(data) if echo_back => ws.send(data).await?,
+                Event::Close(_) => return Ok(last_text),
+                Event::Binary(_) | Event::Ping(_) | Event::Pong(_) => {}
+            }
+        }
+    })
+}
+
+#[cfg(not(feature = "tokio"))]
+fn run_tokio(_url: &str, _echo_back: bool) -> Result<Option<String>, StreamError> {
+    eprintln!(
+        "--tokio needs the tokio feature: cargo run --features tokio --example autobahn_client"
+    );
+    std::process::exit(2);
 }

@@ -1,20 +1,27 @@
 //! The Autobahn|Testsuite server testee: an echo server.
 //!
 //! ```text
-//! cargo run --release --example autobahn_server -- 127.0.0.1:9002 [--tokio]
+//! cargo run --release --features tokio --example autobahn_server -- 127.0.0.1:9002 [--tokio]
 //! ```
+//!
+//! The blocking adapter with a thread per connection, or with `--tokio`
+//! the async adapter on a current-thread runtime (needs the `tokio`
+//! feature).
 
 use std::net::{TcpListener, TcpStream};
 
 use rfc6455::blocking::WebSocket;
-use rfc6455::{Event, StreamError};
+use rfc6455::{Config, Event, StreamError};
 
 fn main() -> std::io::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let addr = args.next().unwrap_or_else(|| "127.0.0.1:9002".into());
-    if args.any(|a| a == "--tokio") {
-        eprintln!("--tokio: the async adapter is not built yet");
-        std::process::exit(2);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let addr = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .cloned()
+        .unwrap_or_else(|| "127.0.0.1:9002".into());
+    if args.iter().any(|a| a == "--tokio") {
+        return tokio_main(&addr);
     }
     let listener = TcpListener::bind(&addr)?;
     eprintln!("autobahn_server (blocking) on {addr}");
@@ -26,9 +33,14 @@ fn main() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Limits above the suite's largest messages (16 MiB in 9.x).
+fn config() -> Config {
+    Config::default()
+}
+
 fn echo(stream: TcpStream) -> Result<(), StreamError> {
     stream.set_nodelay(true)?;
-    let mut ws = WebSocket::accept(stream)?;
+    let mut ws = WebSocket::accept_with(stream, config(), |_| Ok(Default::default()))?;
     loop {
         match ws.recv()? {
             Event::Text(text) => ws.send(text)?,
@@ -37,4 +49,43 @@ fn echo(stream: TcpStream) -> Result<(), StreamError> {
             Event::Ping(_) | Event::Pong(_) => {}
         }
     }
+}
+
+#[cfg(feature = "tokio")]
+fn tokio_main(addr: &str) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        eprintln!("autobahn_server (tokio) on {addr}");
+        loop {
+            let (tcp, _) = listener.accept().await?;
+            tokio::spawn(async move {
+                let _ = echo_async(tcp).await;
+            });
+        }
+    })
+}
+
+#[cfg(feature = "tokio")]
+async fn echo_async(tcp: tokio::net::TcpStream) -> Result<(), StreamError> {
+    tcp.set_nodelay(true)?;
+    let mut ws = rfc6455::tokio::accept_with(tcp, config(), |_| Ok(Default::default())).await?;
+    loop {
+        match ws.recv().await? {
+            Event::Text(text) => ws.send(text).await?,
+            Event::Binary(data) => ws.send(data).await?,
+            Event::Close(_) => return Ok(()),
+            Event::Ping(_) | Event::Pong(_) => {}
+        }
+    }
+}
+
+#[cfg(not(feature = "tokio"))]
+fn tokio_main(_addr: &str) -> std::io::Result<()> {
+    eprintln!(
+        "--tokio needs the tokio feature: cargo run --features tokio --example autobahn_server"
+    );
+    std::process::exit(2);
 }

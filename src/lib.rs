@@ -81,6 +81,8 @@ pub mod frame;
 pub mod handshake;
 mod parsed;
 mod stream_error;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame, MAX_REASON_LEN};

@@ -1,0 +1,306 @@
+//! The adapter's engine: moves bytes between a stream and the connection,
+//! and drives its timers. No protocol decisions are made here.
+//!
+//! Every method is a `poll_*` function whose state lives in [`Inner`], not
+//! in a future, so dropping a pending future (a `select!` branch that lost)
+//! loses nothing: the next call picks up where the last one stopped.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{ready, Context, Poll, Wake, Waker};
+use std::time::Instant;
+
+use bytes::Buf;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Sleep;
+
+use crate::{CloseFrame, Connection, Error, Event, Message, StreamError};
+
+/// How many queued segments one vectored write takes.
+const MAX_IOVECS: usize = 32;
+/// Read at least this much at a time; the buffer grows for large frames.
+const MIN_READ: usize = 4096;
+
+/// Which handle is polling. A stream used whole is always `Reader`; split
+/// halves use their own, so that each keeps its own write waker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    Reader = 0,
+    Writer = 1,
+}
+
+/// How the connection ended, held until the transport is shut down.
+#[derive(Debug)]
+enum Ending {
+    Closed(Option<CloseFrame>),
+    Failed(Error),
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner<S> {
+    pub(crate) io: S,
+    pub(crate) conn: Connection,
+    /// Armed only while the connection has a deadline.
+    timer: Option<Pin<Box<Sleep>>>,
+    timer_deadline: Option<Instant>,
+    ending: Option<Ending>,
+    /// The transport was shut down: nothing more will happen.
+    finished: bool,
+    /// Set once split: both halves may write (the reader sends pongs and
+    /// close replies), but a stream keeps a single write waker, so writes
+    /// register a waker that wakes every waiting half.
+    write_wakers: Option<Arc<WriteWakers>>,
+}
+
+/// The write wakers of a split stream's halves, woken together.
+#[derive(Debug, Default)]
+pub(crate) struct WriteWakers {
+    slots: Mutex<[Option<Waker>; 2]>,
+}
+
+impl WriteWakers {
+    fn park(&self, side: Side, waker: &Waker) {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = &mut slots[side as usize];
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+
+    fn wake_side(&self, side: Side) {
+        let waker = self.slots.lock().unwrap_or_else(|e| e.into_inner())[side as usize].take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl Wake for WriteWakers {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let taken = std::mem::take(&mut *self.slots.lock().unwrap_or_else(|e| e.into_inner()));
+        for waker in taken.into_iter().flatten() {
+            waker.wake();
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
+    pub(crate) fn new(io: S, conn: Connection) -> Inner<S> {
+        Inner {
+            io,
+            conn,
+            timer: None,
+            timer_deadline: None,
+            ending: None,
+            finished: false,
+            write_wakers: None,
+        }
+    }
+
+    /// Prepares for use by two halves at once.
+    pub(crate) fn enable_split(&mut self) {
+        self.write_wakers = Some(Arc::default());
+    }
+
+    /// The next event. Cancel-safe: see the module docs.
+    pub(crate) fn poll_recv(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+    ) -> Poll<Result<Event, StreamError>> {
+        loop {
+            if self.finished {
+                return Poll::Ready(Err(StreamError::Closed));
+            }
+            // Timers first: a timeout may have failed the connection, and
+            // `poll_event` below reports that.
+            let fired = self.poll_timers(cx);
+            if self.ending.is_none() {
+                match self.conn.poll_event() {
+                    Ok(Some(Event::Close(frame))) => self.ending = Some(Ending::Closed(frame)),
+                    Ok(Some(event)) => {
+                        // Pongs go out now if the transport takes them; if
+                        // not, the waker is registered and a later poll
+                        // finishes the job.
+                        if let Poll::Ready(Err(e)) = self.poll_write_queued(cx, side) {
+                            return Poll::Ready(Err(e.into()));
+                        }
+                        return Poll::Ready(Ok(event));
+                    }
+                    Ok(None) => {}
+                    Err(e) => self.ending = Some(Ending::Failed(e)),
+                }
+            }
+            if fired {
+                continue; // re-arm the timer for the next deadline
+            }
+            if let Poll::Ready(Err(e)) = self.poll_write_queued(cx, side) {
+                if self.ending.is_none() {
+                    return Poll::Ready(Err(e.into()));
+                }
+                self.conn.recv_eof(); // ending anyway; the transport is gone
+            }
+            if self.conn.should_shutdown() {
+                // Errors here change nothing: the connection is over.
+                let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+                return Poll::Ready(self.finish());
+            }
+            if self.conn.wants_write() && self.ending.is_some() {
+                return Poll::Pending; // writing our close frame; the timer bounds it
+            }
+            match ready!(self.poll_read_some(cx)) {
+                Ok(0) => self.conn.recv_eof(),
+                Ok(_) => {}
+                Err(e) if self.ending.is_some() => {
+                    let _ = e;
+                    self.conn.recv_eof();
+                }
+                Err(e) => return Poll::Ready(Err(e.into())),
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Result<Event, StreamError> {
+        self.finished = true;
+        self.timer = None;
+        match self.ending.take() {
+            Some(Ending::Closed(frame)) => Ok(Event::Close(frame)),
+            Some(Ending::Failed(e)) => Err(e.into()),
+            None => Err(StreamError::Closed),
+        }
+    }
+
+    /// Reads once into the connection's buffer, without zero-filling it.
+    fn poll_read_some(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let buf = self.conn.read_buf();
+        if buf.capacity() - buf.len() < MIN_READ {
+            // Doubling for large frames; the core shrinks it back later.
+            buf.reserve(buf.len().max(MIN_READ));
+        }
+        let read = tokio::io::AsyncReadExt::read_buf(&mut self.io, buf);
+        std::pin::pin!(read).poll(cx)
+    }
+
+    /// Reports the time to the connection and sleeps until its next
+    /// deadline. Returns `true` when a deadline passed.
+    fn poll_timers(&mut self, cx: &mut Context<'_>) -> bool {
+        let now = tokio::time::Instant::now();
+        self.conn.handle_timeout(now.into_std());
+        let deadline = self.conn.poll_timeout();
+        if deadline != self.timer_deadline {
+            self.timer_deadline = deadline;
+            match (deadline, &mut self.timer) {
+                (None, _) => self.timer = None,
+                (Some(at), Some(timer)) => timer.as_mut().reset(at.into()),
+                (Some(at), None) => {
+                    self.timer = Some(Box::pin(tokio::time::sleep_until(at.into())))
+                }
+            }
+        }
+        match &mut self.timer {
+            Some(timer) => {
+                let fired = timer.as_mut().poll(cx).is_ready();
+                if fired {
+                    self.timer_deadline = None; // re-arm on the next pass
+                }
+                fired
+            }
+            None => false,
+        }
+    }
+
+    /// Writes queued bytes until none are left or the transport is full.
+    pub(crate) fn poll_write_queued(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+    ) -> Poll<io::Result<()>> {
+        let Some(wakers) = self.write_wakers.clone() else {
+            return self.write_loop(cx).0;
+        };
+        // A split stream registers the fan-out waker with the transport, so
+        // that whichever half is waiting hears that it became writable.
+        wakers.park(side, cx.waker());
+        let fanout = Waker::from(wakers.clone());
+        let (result, progressed) = self.write_loop(&mut Context::from_waker(&fanout));
+        if progressed {
+            // The other half may be waiting for the queue to drain.
+            wakers.wake_side(match side {
+                Side::Reader => Side::Writer,
+                Side::Writer => Side::Reader,
+            });
+        }
+        result
+    }
+
+    /// Writes until the queue is empty (then flushes the stream) or the
+    /// transport is full; also says whether any byte was written.
+    fn write_loop(&mut self, cx: &mut Context<'_>) -> (Poll<io::Result<()>>, bool) {
+        let mut progressed = false;
+        loop {
+            if !self.conn.wants_write() {
+                return (Pin::new(&mut self.io).poll_flush(cx), progressed);
+            }
+            let out = self.conn.transmit();
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let count = out.chunks_vectored(&mut slices);
+            match Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]) {
+                Poll::Ready(Ok(0)) => {
+                    return (
+                        Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                        progressed,
+                    )
+                }
+                Poll::Ready(Ok(n)) => {
+                    out.advance(n);
+                    progressed = true;
+                }
+                Poll::Ready(Err(e)) => return (Poll::Ready(Err(e)), progressed),
+                Poll::Pending => return (Poll::Pending, progressed),
+            }
+        }
+    }
+
+    /// Waits until the queue is at or below the high-water mark (writing
+    /// meanwhile), so a peer that does not read cannot grow it without
+    /// bound.
+    pub(crate) fn poll_ready(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+    ) -> Poll<Result<(), StreamError>> {
+        if self.finished || !self.conn.state().is_open() {
+            return Poll::Ready(Err(StreamError::Closed));
+        }
+        let high_water = self.conn.config().send_high_water;
+        while self.conn.buffered_amount() > high_water {
+            ready!(self.poll_write_queued(cx, side))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Queues a message (after [`Inner::poll_ready`]).
+    pub(crate) fn queue(&mut self, message: Message) -> Result<(), StreamError> {
+        self.conn.send(message)?;
+        Ok(())
+    }
+
+    /// Writes everything queued.
+    pub(crate) fn poll_flush(
+        &mut self,
+        cx: &mut Context<'_>,
+        side: Side,
+    ) -> Poll<Result<(), StreamError>> {
+        if self.finished {
+            return Poll::Ready(Ok(()));
+        }
+        ready!(self.poll_write_queued(cx, side))?;
+        Poll::Ready(Ok(()))
+    }
+}

@@ -1,0 +1,199 @@
+//! The tokio adapter (feature `tokio`): a WebSocket over any
+//! `AsyncRead + AsyncWrite` stream.
+//!
+//! Like the blocking adapter it only moves bytes, wakers and timers; the
+//! [`Connection`](crate::Connection) makes every protocol decision.
+//!
+//! - **Cancel-safe**: all state lives in the stream, so `recv()` can sit in
+//!   a `select!` loop and lose nothing when another branch wins.
+//! - **Full duplex**: [`WebSocketStream::split`] gives a reader and a writer
+//!   for different tasks.
+//! - **Backpressure**: `feed` and `Sink::poll_ready` wait while more than
+//!   [`Config::send_high_water`](crate::Config::send_high_water) bytes are
+//!   queued; `send` waits until its message is written. An optional hard
+//!   cap ([`Config::max_send_queue`](crate::Config::max_send_queue)) errors
+//!   instead.
+//! - **Keepalive and close timeout** from the core's `poll_timeout()`: the
+//!   adapter only sleeps.
+//!
+//! ```no_run
+//! use rfc6455::tokio::accept;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9001").await?;
+//! loop {
+//!     let (tcp, _) = listener.accept().await?;
+//!     tokio::spawn(async move {
+//!         let mut ws = accept(tcp).await?;
+//!         while let Some(message) = ws.recv_message().await? {
+//!             ws.send(message).await?;
+//!         }
+//!         Ok::<_, rfc6455::StreamError>(())
+//!     });
+//! }
+//! # }
+//! ```
+
+mod inner;
+mod split;
+mod stream;
+
+use std::io;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub use split::{WebSocketReader, WebSocketWriter};
+pub use stream::WebSocketStream;
+
+use crate::handshake::{
+    self, AcceptOptions, ClientRequest, Limits, Parsed, Refusal, Request, Response,
+};
+use crate::{Config, Event, Message, Role, StreamError};
+
+/// Connects to a `ws://` URL over TCP with the default [`Config`].
+pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Response), StreamError> {
+    connect_with(ClientRequest::new(url)?, Config::default()).await
+}
+
+/// Connects with a prepared request (subprotocols, headers) and a config.
+pub async fn connect_with(
+    request: ClientRequest,
+    config: Config,
+) -> Result<(WebSocketStream<TcpStream>, Response), StreamError> {
+    if request.is_tls() {
+        return Err(StreamError::Io(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "wss:// needs a TLS stream: connect one and use rfc6455::tokio::client",
+        )));
+    }
+    let tcp = TcpStream::connect((request.host(), request.port())).await?;
+    tcp.set_nodelay(true)?;
+    client(tcp, &request, config).await
+}
+
+/// Runs the client handshake over a connected stream.
+pub async fn client<S>(
+    mut stream: S,
+    request: &ClientRequest,
+    config: Config,
+) -> Result<(WebSocketStream<S>, Response), StreamError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    stream.write_all(&request.encode()).await?;
+    stream.flush().await?;
+    let limits = Limits::default();
+    let mut buf = Vec::new();
+    loop {
+        match request.parse_response(&buf, &limits)? {
+            Parsed::Complete(response, used) => {
+                let ws = WebSocketStream::from_raw(stream, Role::Client, config, &buf[used..]);
+                return Ok((ws, response));
+            }
+            Parsed::Partial => read_more(&mut stream, &mut buf).await?,
+        }
+    }
+}
+
+/// Runs the server handshake, accepting any valid request.
+pub async fn accept<S>(stream: S) -> Result<WebSocketStream<S>, StreamError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    accept_with(stream, Config::default(), |_| Ok(AcceptOptions::default())).await
+}
+
+/// Runs the server handshake; `decide` sees the request before anything is
+/// written and accepts it (subprotocol, extensions, headers) or refuses it.
+pub async fn accept_with<S, F>(
+    mut stream: S,
+    config: Config,
+    decide: F,
+) -> Result<WebSocketStream<S>, StreamError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<AcceptOptions, Refusal>,
+{
+    let limits = Limits::default();
+    let mut buf = Vec::new();
+    let (request, used) = loop {
+        match handshake::parse_request(&buf, &limits) {
+            Ok(Parsed::Complete(request, used)) => break (request, used),
+            Ok(Parsed::Partial) => read_more(&mut stream, &mut buf).await?,
+            Err(e) => {
+                let _ = stream.write_all(&e.response()).await;
+                let _ = stream.shutdown().await;
+                return Err(e.into());
+            }
+        }
+    };
+    match decide(&request) {
+        Ok(options) => {
+            let response = match request.accept(&options) {
+                Ok(response) => response,
+                Err(e) => {
+                    let _ = stream.write_all(&handshake::reject(500, &[], b"")).await;
+                    return Err(StreamError::Io(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        e,
+                    )));
+                }
+            };
+            stream.write_all(&response).await?;
+            stream.flush().await?;
+            Ok(WebSocketStream::from_raw(
+                stream,
+                Role::Server,
+                config,
+                &buf[used..],
+            ))
+        }
+        Err(refusal) => {
+            stream.write_all(&refusal.encode()).await?;
+            let _ = stream.shutdown().await;
+            Err(StreamError::Refused {
+                status: refusal.status,
+            })
+        }
+    }
+}
+
+/// Reads handshake bytes; the parser bounds how many it will take.
+async fn read_more<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+) -> Result<(), StreamError> {
+    let mut chunk = [0u8; 2048];
+    let n = stream.read(&mut chunk).await?;
+    if n == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "connection closed during the handshake",
+        )
+        .into());
+    }
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(())
+}
+
+/// `Stream::poll_next` over events: data messages only, `None` at the end.
+fn poll_next_message(
+    cx: &mut Context<'_>,
+    mut poll_recv: impl FnMut(&mut Context<'_>) -> Poll<Result<Event, StreamError>>,
+) -> Poll<Option<Result<Message, StreamError>>> {
+    loop {
+        return match poll_recv(cx) {
+            Poll::Pending => Poll::Pending,
+            // Pings and pongs are skipped; after a close the next poll
+            // reports `Closed`, which ends the stream.
+            Poll::Ready(Ok(event)) => match event.into_message() {
+                Some(message) => Poll::Ready(Some(Ok(message))),
+                None => continue,
+            },
+            Poll::Ready(Err(StreamError::Closed)) => Poll::Ready(None),
+            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+        };
+    }
+}

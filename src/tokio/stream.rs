@@ -1,0 +1,185 @@
+//! [`WebSocketStream`]: a whole connection, used from one task.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_sink::Sink;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::inner::{Inner, Side};
+use super::split::{WebSocketReader, WebSocketWriter};
+use crate::{CloseCode, Config, Connection, Event, Message, MessageKind, Role, State, StreamError};
+
+/// A WebSocket over an async stream.
+///
+/// Every method that awaits is **cancel-safe**: its state lives in the
+/// `WebSocketStream`, not in the future, so dropping the future (for
+/// example when another `select!` branch wins) loses no message and no
+/// byte. A `send` or `feed` that is dropped before it returns did not queue
+/// its message.
+///
+/// The connection's timers (keepalive, close timeout) and its automatic
+/// replies (pongs, the close echo) are driven while [`recv`](Self::recv) is
+/// being polled: keep a `recv` loop running.
+#[derive(Debug)]
+pub struct WebSocketStream<S> {
+    inner: Inner<S>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
+    /// Wraps a stream whose handshake is already done (for example by
+    /// hyper or axum). `leftover` holds bytes read past the handshake.
+    pub fn from_raw(stream: S, role: Role, config: Config, leftover: &[u8]) -> WebSocketStream<S> {
+        WebSocketStream {
+            inner: Inner::new(stream, Connection::with_leftover(role, config, leftover)),
+        }
+    }
+
+    /// The next event. Pongs and the close reply are written on the way.
+    /// After [`Event::Close`] or an error, returns [`StreamError::Closed`].
+    pub async fn recv(&mut self) -> Result<Event, StreamError> {
+        poll_fn(|cx| self.inner.poll_recv(cx, Side::Reader)).await
+    }
+
+    /// The next data message; `None` once the peer closed cleanly.
+    pub async fn recv_message(&mut self) -> Result<Option<Message>, StreamError> {
+        loop {
+            match self.recv().await? {
+                Event::Text(text) => return Ok(Some(Message::Text(text))),
+                Event::Binary(data) => return Ok(Some(Message::Binary(data))),
+                Event::Close(_) => return Ok(None),
+                Event::Ping(_) | Event::Pong(_) => {}
+            }
+        }
+    }
+
+    /// Queues a message and waits until it is written to the stream.
+    pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), StreamError> {
+        self.feed(message).await?;
+        self.flush().await
+    }
+
+    /// Queues a message without waiting for it to be written, after waiting
+    /// while more than [`Config::send_high_water`] bytes are queued. Queued
+    /// bytes go out with the next `send`, `flush` or `recv`.
+    pub async fn feed(&mut self, message: impl Into<Message>) -> Result<(), StreamError> {
+        poll_fn(|cx| self.inner.poll_ready(cx, Side::Reader)).await?;
+        self.inner.queue(message.into())
+    }
+
+    /// Sends one fragment of a message (see [`Connection::send_fragment`]).
+    pub async fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        payload: Bytes,
+        fin: bool,
+    ) -> Result<(), StreamError> {
+        poll_fn(|cx| self.inner.poll_ready(cx, Side::Reader)).await?;
+        self.inner.conn.send_fragment(kind, payload, fin)?;
+        self.flush().await
+    }
+
+    /// Sends a ping.
+    pub async fn ping(&mut self, payload: impl Into<Bytes>) -> Result<(), StreamError> {
+        self.inner.conn.ping(payload.into())?;
+        self.flush().await
+    }
+
+    /// Sends an unsolicited pong.
+    pub async fn pong(&mut self, payload: impl Into<Bytes>) -> Result<(), StreamError> {
+        self.inner.conn.pong(payload.into())?;
+        self.flush().await
+    }
+
+    /// Sends a close frame and writes it out. Keep calling
+    /// [`recv`](Self::recv) until it returns [`Event::Close`] (or an error,
+    /// such as the close timeout) to finish the closing handshake. A second
+    /// call does nothing.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), StreamError> {
+        self.inner.conn.close(code, reason)?;
+        self.flush().await
+    }
+
+    /// Writes every queued byte.
+    pub async fn flush(&mut self) -> Result<(), StreamError> {
+        poll_fn(|cx| self.inner.poll_flush(cx, Side::Reader)).await
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn buffered_amount(&self) -> usize {
+        self.inner.conn.buffered_amount()
+    }
+
+    /// The connection's state.
+    pub fn state(&self) -> &State {
+        self.inner.conn.state()
+    }
+
+    /// The sans-IO connection inside.
+    pub fn connection(&self) -> &Connection {
+        &self.inner.conn
+    }
+
+    /// The stream.
+    pub fn get_ref(&self) -> &S {
+        &self.inner.io
+    }
+
+    /// Splits into a reader and a writer that can be used from different
+    /// tasks at the same time.
+    ///
+    /// Both halves share the stream and the connection behind one mutex
+    /// that is held only inside a single non-blocking poll (one read or one
+    /// write attempt), never across an await: a reader never waits for a
+    /// pending write to finish, and a writer never waits for data to
+    /// arrive. Pongs and close replies are queued by the reader and written
+    /// by whichever half writes next; the reader writes them itself when it
+    /// is polled, so they go out even if the writer is idle. Keepalive and
+    /// the close timeout are driven by the reader.
+    pub fn split(self) -> (WebSocketReader<S>, WebSocketWriter<S>) {
+        let mut inner = self.inner;
+        inner.enable_split();
+        let shared = Arc::new(Mutex::new(inner));
+        (
+            WebSocketReader::new(shared.clone()),
+            WebSocketWriter::new(shared),
+        )
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
+    type Item = Result<Message, StreamError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let inner = &mut self.get_mut().inner;
+        super::poll_next_message(cx, |cx| inner.poll_recv(cx, Side::Reader))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
+    type Error = StreamError;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
+        self.get_mut().inner.poll_ready(cx, Side::Reader)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), StreamError> {
+        self.get_mut().inner.queue(message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
+        self.get_mut().inner.poll_flush(cx, Side::Reader)
+    }
+
+    /// Starts the closing handshake (1000) and writes it out; keep polling
+    /// the stream to receive the peer's reply.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
+        let inner = &mut self.get_mut().inner;
+        inner.conn.close(CloseCode::NORMAL, "")?;
+        inner.poll_flush(cx, Side::Reader)
+    }
+}
