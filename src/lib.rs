@@ -10,6 +10,9 @@
 //! - [`Connection`]: framing, fragmentation, UTF-8, ping/pong, the closing
 //!   handshake, limits and timers.
 //! - [`blocking`]: an adapter for any `Read + Write` stream.
+//! - `tokio` (feature `tokio`): an async adapter for any
+//!   `AsyncRead + AsyncWrite`, cancel-safe and splittable, with
+//!   backpressure, keepalive and the close timeout.
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 //!

@@ -161,20 +161,22 @@ where
 }
 
 /// Reads handshake bytes; the parser bounds how many it will take.
+///
+/// It reads into `buf` itself rather than a stack array, which would make
+/// every connection's task future (sized by its largest state) bigger for
+/// the connection's whole life.
 async fn read_more<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
 ) -> Result<(), StreamError> {
-    let mut chunk = [0u8; 2048];
-    let n = stream.read(&mut chunk).await?;
-    if n == 0 {
+    buf.reserve(2048);
+    if stream.read_buf(buf).await? == 0 {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
             "connection closed during the handshake",
         )
         .into());
     }
-    buf.extend_from_slice(&chunk[..n]);
     Ok(())
 }
 
