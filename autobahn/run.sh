@@ -89,9 +89,9 @@ for r in "${ROLES[@]}"; do
     [ "$r" = client ] && [ -z "${CLIENT_CMD:-}" ] && need_build=1
 done
 if [ "$need_build" = 1 ] && [ "${SKIP_BUILD:-0}" != 1 ]; then
-    log "cargo build --release --features tokio --example autobahn_server --example autobahn_client"
+    log "cargo build --release --features tokio,deflate --example autobahn_server --example autobahn_client"
     t0=$(date +%s)
-    (cd "$ROOT" && cargo build --release --features tokio --example autobahn_server --example autobahn_client) ||
+    (cd "$ROOT" && cargo build --release --features tokio,deflate --example autobahn_server --example autobahn_client) ||
         die "cargo build failed"
     log "build took $(( $(date +%s) - t0 ))s"
 fi

@@ -1,14 +1,15 @@
 //! The Autobahn|Testsuite client testee.
 //!
 //! ```text
-//! cargo run --release --features tokio --example autobahn_client -- ws://127.0.0.1:9003 rfc6455 [--tokio]
+//! cargo run --release --features tokio,deflate --example autobahn_client -- ws://127.0.0.1:9003 rfc6455 [--tokio]
 //! ```
 //!
 //! Asks the fuzzing server for the case count, runs every case as an echo
 //! client, then asks it to write the reports. `--tokio` uses the async
 //! adapter (needs the `tokio` feature).
 
-use rfc6455::{blocking, Event, StreamError};
+use rfc6455::handshake::ClientRequest;
+use rfc6455::{blocking, Config, Event, StreamError};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -50,11 +51,22 @@ fn main() {
     }
 }
 
+/// With the `deflate` feature, offers permessage-deflate. The offer names
+/// `client_no_context_takeover`: the suite's server declines cases 13.2,
+/// 13.5 and 13.6 without it.
+fn config() -> Config {
+    let config = Config::default();
+    #[cfg(feature = "deflate")]
+    let config =
+        config.deflate(rfc6455::deflate::DeflateConfig::default().client_no_context_takeover(true));
+    config
+}
+
 /// Reads (and with `echo_back`, echoes) every message until the server
 /// closes; returns the last text received (the case count for
 /// `getCaseCount`).
 fn run_blocking(url: &str, echo_back: bool) -> Result<Option<String>, StreamError> {
-    let (mut ws, _) = blocking::connect(url)?;
+    let (mut ws, _) = blocking::connect_with(ClientRequest::new(url)?, config())?;
     let mut last_text = None;
     loop {
         match ws.recv()? {
@@ -77,7 +89,7 @@ fn run_tokio(url: &str, echo_back: bool) -> Result<Option<String>, StreamError> 
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let (mut ws, _) = rfc6455::tokio::connect(url).await?;
+        let (mut ws, _) = rfc6455::tokio::connect_with(ClientRequest::new(url)?, config()).await?;
         let mut last_text = None;
         loop {
             match ws.recv().await? {

@@ -26,7 +26,10 @@ use bytes::{Buf, Bytes};
 use crate::handshake::{
     self, AcceptOptions, ClientRequest, Limits, Parsed, Refusal, Request, Response,
 };
-use crate::{CloseCode, Config, Connection, Event, Message, MessageKind, Role, State, StreamError};
+use crate::{
+    CloseCode, Config, Connection, Event, Extensions, Message, MessageKind, Role, State,
+    StreamError,
+};
 
 /// How much a single read asks for.
 const READ_CHUNK: usize = 16 * 1024;
@@ -157,9 +160,15 @@ impl<S: Transport> WebSocket<S> {
     /// Wraps a stream whose handshake is already done. `leftover` holds
     /// bytes read past the end of the handshake.
     pub fn from_raw(stream: S, role: Role, config: Config, leftover: &[u8]) -> WebSocket<S> {
+        WebSocket::from_connection(stream, Connection::with_leftover(role, config, leftover))
+    }
+
+    /// Wraps a stream and a connection built for it (for example with the
+    /// [`Extensions`] of a handshake done elsewhere).
+    pub fn from_connection(stream: S, conn: Connection) -> WebSocket<S> {
         WebSocket {
             stream,
-            conn: Connection::with_leftover(role, config, leftover),
+            conn,
             read_timeout: None,
             finished: false,
         }
@@ -208,19 +217,17 @@ impl<S: Transport> WebSocket<S> {
             }
         };
         match decide(&request) {
-            Ok(options) => {
+            Ok(mut options) => {
+                let extensions = Extensions::negotiate_server(&request, &mut options, &config);
                 let response = request.accept(&options).map_err(|e| {
                     let _ = stream.write_all(&handshake::reject(500, &[], b""));
                     StreamError::Io(io::Error::new(io::ErrorKind::InvalidInput, e))
                 })?;
                 stream.write_all(&response)?;
                 stream.flush()?;
-                Ok(WebSocket::from_raw(
-                    stream,
-                    Role::Server,
-                    config,
-                    &buf[consumed..],
-                ))
+                let mut conn = Connection::with_extensions(Role::Server, config, &extensions);
+                conn.recv(&buf[consumed..]);
+                Ok(WebSocket::from_connection(stream, conn))
             }
             Err(refusal) => {
                 stream.write_all(&refusal.encode())?;
@@ -239,6 +246,7 @@ impl<S: Transport> WebSocket<S> {
         request: &ClientRequest,
         config: Config,
     ) -> Result<(WebSocket<S>, Response), StreamError> {
+        let request = Extensions::offer(request.clone(), &config)?;
         stream.write_all(&request.encode())?;
         stream.flush()?;
         let limits = Limits::default();
@@ -246,8 +254,10 @@ impl<S: Transport> WebSocket<S> {
         loop {
             match request.parse_response(&buf, &limits)? {
                 Parsed::Complete(response, consumed) => {
-                    let ws = WebSocket::from_raw(stream, Role::Client, config, &buf[consumed..]);
-                    return Ok((ws, response));
+                    let extensions = Extensions::from_response(&response, &config)?;
+                    let mut conn = Connection::with_extensions(Role::Client, config, &extensions);
+                    conn.recv(&buf[consumed..]);
+                    return Ok((WebSocket::from_connection(stream, conn), response));
                 }
                 Parsed::Partial => read_more(&mut stream, &mut buf)?,
             }

@@ -96,6 +96,9 @@ pub enum Error {
     InvalidUtf8,
     /// A close frame's reason was not UTF-8: close code 1007 (§5.5.1).
     InvalidCloseReason,
+    /// A compressed message did not inflate (RFC 7692 §6.2): close code
+    /// 1007.
+    InvalidCompressedData,
     /// A frame announced a payload over `Config::max_frame_size`: close
     /// code 1009.
     FrameTooLarge {
@@ -122,7 +125,9 @@ impl Error {
     pub fn close_code(&self) -> CloseCode {
         match self {
             Error::Protocol(_) => CloseCode::PROTOCOL_ERROR,
-            Error::InvalidUtf8 | Error::InvalidCloseReason => CloseCode::INVALID_PAYLOAD,
+            Error::InvalidUtf8 | Error::InvalidCloseReason | Error::InvalidCompressedData => {
+                CloseCode::INVALID_PAYLOAD
+            }
             Error::FrameTooLarge { .. } | Error::MessageTooLarge { .. } => {
                 CloseCode::MESSAGE_TOO_BIG
             }
@@ -137,6 +142,7 @@ impl Error {
             Error::Protocol(_) => "protocol error",
             Error::InvalidUtf8 => "invalid UTF-8 in text",
             Error::InvalidCloseReason => "invalid UTF-8 in close reason",
+            Error::InvalidCompressedData => "invalid compressed data",
             Error::FrameTooLarge { .. } => "frame too large",
             Error::MessageTooLarge { .. } => "message too large",
             Error::KeepaliveTimeout => "keepalive timeout",
@@ -152,6 +158,9 @@ impl fmt::Display for Error {
             Error::InvalidUtf8 => f.write_str("text message is not valid UTF-8 (RFC 6455 §8.1)"),
             Error::InvalidCloseReason => {
                 f.write_str("close reason is not valid UTF-8 (RFC 6455 §5.5.1)")
+            }
+            Error::InvalidCompressedData => {
+                f.write_str("compressed message does not inflate (RFC 7692 §6.2)")
             }
             Error::FrameTooLarge { len } => {
                 write!(f, "frame payload of {len} bytes exceeds max_frame_size")

@@ -79,7 +79,10 @@
 pub mod blocking;
 mod close;
 mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod error;
+mod extensions;
 pub mod frame;
 pub mod handshake;
 mod parsed;
@@ -93,6 +96,7 @@ pub use connection::{
     CloseStatus, Config, Connection, Event, Message, MessageKind, Outgoing, Role, State,
 };
 pub use error::{Error, ProtocolError, SendError};
+pub use extensions::Extensions;
 pub use parsed::Parsed;
 pub use stream_error::StreamError;
 pub use utf8::Utf8Bytes;

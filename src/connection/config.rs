@@ -54,6 +54,10 @@ pub struct Config {
     /// Backpressure for async adapters: `feed`/`Sink::poll_ready` wait
     /// while more than this many bytes are queued. Default 64 KiB.
     pub send_high_water: usize,
+    /// permessage-deflate (RFC 7692): offered by a client, accepted by a
+    /// server when the peer offers it. Default `None` (off).
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
 }
 
 impl Default for Config {
@@ -67,6 +71,8 @@ impl Default for Config {
             pong_timeout: Duration::from_secs(10),
             max_send_queue: None,
             send_high_water: 64 * 1024,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }
@@ -107,6 +113,13 @@ impl Config {
     /// Sets [`Config::send_high_water`].
     pub fn send_high_water(mut self, bytes: usize) -> Config {
         self.send_high_water = bytes;
+        self
+    }
+
+    /// Turns permessage-deflate on with `deflate`'s settings.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self, deflate: crate::deflate::DeflateConfig) -> Config {
+        self.deflate = Some(deflate);
         self
     }
 

@@ -1,5 +1,6 @@
 //! The sans-IO connection: bytes in, events out; commands in, bytes out.
 
+mod compression;
 mod config;
 mod event;
 mod outgoing;
@@ -17,9 +18,11 @@ pub use outgoing::Outgoing;
 pub use state::{CloseStatus, State};
 
 use crate::close::{CloseFrameError, MAX_REASON_LEN};
+use crate::frame::RSV1;
 use crate::frame::{FrameHeader, OpCode};
 use crate::utf8::Utf8Validator;
-use crate::{CloseCode, CloseFrame, Error, SendError, Utf8Bytes};
+use crate::{CloseCode, CloseFrame, Error, Extensions, SendError, Utf8Bytes};
+use compression::Deflater;
 use recv::{Incoming, Receiver};
 use timer::{Due, Timers};
 
@@ -89,14 +92,28 @@ pub struct Connection {
     buffered_after_poll: usize,
     /// A fragmented message we are sending: its kind, and its text so far.
     sending: Option<(MessageKind, Utf8Validator)>,
+    /// Present when permessage-deflate was negotiated.
+    deflater: Option<Deflater>,
 }
 
 impl Connection {
-    /// A connection in `role`, open.
+    /// A connection in `role`, open, with no extensions.
     pub fn new(role: Role, config: Config) -> Connection {
+        Connection::with_extensions(role, config, &Extensions::none())
+    }
+
+    /// A connection using the `extensions` agreed in the handshake (see
+    /// [`Extensions`]).
+    pub fn with_extensions(role: Role, config: Config, extensions: &Extensions) -> Connection {
+        let (inflater, deflater) = compression::build(role, &config, extensions);
         Connection {
             role,
-            receiver: Receiver::new(role, config.max_frame_size, config.max_message_size),
+            receiver: Receiver::new(
+                role,
+                config.max_frame_size,
+                config.max_message_size,
+                inflater,
+            ),
             outgoing: Outgoing::default(),
             state: State::Open,
             transport: Transport::Open,
@@ -109,6 +126,7 @@ impl Connection {
             eof: false,
             buffered_after_poll: 0,
             sending: None,
+            deflater,
             config,
         }
     }
@@ -293,8 +311,12 @@ impl Connection {
             MessageKind::Text => OpCode::Text,
             MessageKind::Binary => OpCode::Binary,
         };
-        let payload = message.into_bytes();
-        let header = FrameHeader::new(opcode, payload.len() as u64);
+        let mut payload = message.into_bytes();
+        let mut header = FrameHeader::new(opcode, 0);
+        if let Some(compressed) = self.deflater.as_mut().and_then(|d| d.deflate(&payload)) {
+            payload = compressed;
+            header.rsv = RSV1;
+        }
         let mask = self.mask_key();
         self.outgoing.push_frame(header, payload, mask);
         Ok(())
@@ -305,7 +327,7 @@ impl Connection {
     /// call with `fin` ends it. Control frames may be sent in between.
     ///
     /// Text may be cut anywhere, even inside a character; the fragments
-    /// together must be UTF-8.
+    /// together must be UTF-8. Fragmented messages are sent uncompressed.
     ///
     /// ```
     /// use rfc6455::{Config, Connection, MessageKind, Role};

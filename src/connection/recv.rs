@@ -8,8 +8,9 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use super::compression::Inflater;
 use super::{MessageKind, Role};
-use crate::frame::{apply_mask, FrameHeader, OpCode};
+use crate::frame::{apply_mask, FrameHeader, OpCode, RSV1};
 use crate::utf8::Utf8Validator;
 use crate::{Error, Parsed, ProtocolError, Utf8Bytes};
 
@@ -51,12 +52,22 @@ pub(crate) struct Receiver {
     buf: BytesMut,
     frame: Option<FrameInProgress>,
     message: Option<Assembly>,
+    /// The data message in progress is compressed (RSV1 on its first
+    /// frame, RFC 7692 §6).
+    compressed: bool,
+    /// Present when permessage-deflate was negotiated.
+    inflater: Option<Inflater>,
     /// Checks the text message in progress, across frames and reads.
     utf8: Utf8Validator,
 }
 
 impl Receiver {
-    pub(crate) fn new(role: Role, max_frame_size: usize, max_message_size: usize) -> Receiver {
+    pub(crate) fn new(
+        role: Role,
+        max_frame_size: usize,
+        max_message_size: usize,
+        inflater: Option<Inflater>,
+    ) -> Receiver {
         Receiver {
             role,
             max_frame_size,
@@ -64,6 +75,8 @@ impl Receiver {
             buf: BytesMut::new(),
             frame: None,
             message: None,
+            compressed: false,
+            inflater,
             utf8: Utf8Validator::new(),
         }
     }
@@ -81,6 +94,7 @@ impl Receiver {
         self.buf = BytesMut::new();
         self.frame = None;
         self.message = None;
+        self.inflater = None;
     }
 
     /// The next complete unit, `Ok(None)` when more bytes are needed.
@@ -95,6 +109,9 @@ impl Receiver {
                     }
                     Parsed::Complete(header, len) => {
                         self.check_header(&header)?;
+                        if matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+                            self.compressed = header.rsv == RSV1;
+                        }
                         self.buf.advance(len);
                         self.frame = Some(FrameInProgress { header, seen: 0 });
                         header
@@ -117,7 +134,14 @@ impl Receiver {
     /// Rejects a header that breaks a framing rule or a limit, before any
     /// of its payload is buffered.
     fn check_header(&self, header: &FrameHeader) -> Result<(), Error> {
-        if header.rsv != 0 {
+        // RSV1 marks a compressed message, on its first frame only.
+        let starts_message = matches!(header.opcode, OpCode::Text | OpCode::Binary);
+        let allowed = if starts_message && self.inflater.is_some() {
+            RSV1
+        } else {
+            0
+        };
+        if header.rsv & !allowed != 0 {
             return Err(ProtocolError::ReservedBits(header.rsv).into());
         }
         match (self.role, header.mask.is_some()) {
@@ -148,8 +172,14 @@ impl Receiver {
         if len > self.max_frame_size as u64 {
             return Err(Error::FrameTooLarge { len });
         }
+        // A compressed message is bounded as it inflates instead.
+        let compressed = if starts_message {
+            header.rsv == RSV1
+        } else {
+            self.compressed
+        };
         let so_far = self.message.as_ref().map_or(0, |m| m.payload.len()) as u64;
-        if so_far + len > self.max_message_size as u64 {
+        if !compressed && so_far + len > self.max_message_size as u64 {
             return Err(Error::MessageTooLarge { len: so_far + len });
         }
         Ok(())
@@ -174,7 +204,8 @@ impl Receiver {
                 }
                 _ => false,
             };
-            if is_text {
+            // Compressed text is checked once inflated.
+            if is_text && !self.compressed {
                 self.utf8.feed(fresh).map_err(|_| Error::InvalidUtf8)?;
             }
             frame.seen = available;
@@ -189,33 +220,64 @@ impl Receiver {
         header: FrameHeader,
         payload: BytesMut,
     ) -> Result<Option<Incoming>, Error> {
-        let kind = match header.opcode {
+        let (kind, so_far) = match header.opcode {
             OpCode::Ping => return Ok(Some(Incoming::Ping(payload.freeze()))),
             OpCode::Pong => return Ok(Some(Incoming::Pong(payload.freeze()))),
             OpCode::Close => return Ok(Some(Incoming::Close(payload.freeze()))),
-            OpCode::Text => MessageKind::Text,
-            OpCode::Binary => MessageKind::Binary,
-            OpCode::Continuation | OpCode::Reserved(_) => {
-                // `check_header` let a continuation through only with a
-                // message in progress.
-                let Some(mut message) = self.message.take() else {
-                    return Err(ProtocolError::UnexpectedContinuation.into());
-                };
-                message.payload.extend_from_slice(&payload);
-                if !header.fin {
-                    self.message = Some(message);
-                    return Ok(None);
+            OpCode::Text => (MessageKind::Text, None),
+            OpCode::Binary => (MessageKind::Binary, None),
+            // `check_header` let a continuation through only with a
+            // message in progress.
+            OpCode::Continuation | OpCode::Reserved(_) => match self.message.take() {
+                Some(message) => (message.kind, Some(message.payload)),
+                None => return Err(ProtocolError::UnexpectedContinuation.into()),
+            },
+        };
+        let body = if self.compressed {
+            self.inflate(kind, so_far.unwrap_or_default(), &payload, header.fin)?
+        } else {
+            match so_far {
+                // The first frame's payload is the message so far: no copy.
+                None => payload,
+                Some(mut body) => {
+                    body.extend_from_slice(&payload);
+                    body
                 }
-                return self
-                    .complete(message.kind, message.payload.freeze())
-                    .map(Some);
             }
         };
         if header.fin {
-            return self.complete(kind, payload.freeze()).map(Some);
+            return self.complete(kind, body.freeze()).map(Some);
         }
-        self.message = Some(Assembly { kind, payload });
+        self.message = Some(Assembly {
+            kind,
+            payload: body,
+        });
         Ok(None)
+    }
+
+    /// Inflates one frame of a compressed message onto `body`, checking
+    /// text as it comes out.
+    fn inflate(
+        &mut self,
+        kind: MessageKind,
+        mut body: BytesMut,
+        payload: &[u8],
+        fin: bool,
+    ) -> Result<BytesMut, Error> {
+        let Some(inflater) = self.inflater.as_mut() else {
+            return Err(ProtocolError::ReservedBits(RSV1).into());
+        };
+        let start = body.len();
+        inflater.inflate(payload, &mut body, self.max_message_size)?;
+        if fin {
+            inflater.finish(&mut body, self.max_message_size)?;
+        }
+        if kind == MessageKind::Text {
+            self.utf8
+                .feed(&body[start..])
+                .map_err(|_| Error::InvalidUtf8)?;
+        }
+        Ok(body)
     }
 
     fn complete(&mut self, kind: MessageKind, payload: Bytes) -> Result<Incoming, Error> {

@@ -179,6 +179,11 @@ impl ClientRequest {
         Ok(self)
     }
 
+    /// The `Sec-WebSocket-Extensions` value this request offers, if any.
+    pub fn extensions_offered(&self) -> Option<&str> {
+        self.extensions.as_ref().map(|(value, _)| value.as_str())
+    }
+
     /// Adds an extra header such as `Origin` or `Authorization`. The name
     /// must be a token and the value free of CR, LF and other control
     /// characters; headers the handshake writes itself are refused.

@@ -141,6 +141,9 @@ pub enum Error {
         /// The extension name.
         name: String,
     },
+    /// The server's permessage-deflate answer breaks RFC 7692.
+    #[cfg(feature = "deflate")]
+    Deflate(crate::deflate::NegotiationError),
 }
 
 /// A non-101 answer to a client's handshake, kept whole so the caller can
@@ -423,6 +426,8 @@ impl fmt::Display for Error {
                 f,
                 "the server accepted extension `{name}`, which was not offered (RFC 6455 §4.1, response check 5)"
             ),
+            #[cfg(feature = "deflate")]
+            Self::Deflate(e) => write!(f, "invalid permessage-deflate answer: {e}"),
         }
     }
 }
@@ -433,6 +438,8 @@ impl std::error::Error for Error {
             Self::MalformedRequest(e) | Self::MalformedResponse(e) => Some(e),
             Self::InvalidExtensions(e) => Some(e),
             Self::InvalidUrl(e) => Some(e),
+            #[cfg(feature = "deflate")]
+            Self::Deflate(e) => Some(e),
             _ => None,
         }
     }

@@ -35,6 +35,7 @@
 //! ```
 
 mod inner;
+pub mod reconnect;
 mod split;
 mod stream;
 
@@ -50,7 +51,7 @@ pub use stream::WebSocketStream;
 use crate::handshake::{
     self, AcceptOptions, ClientRequest, Limits, Parsed, Refusal, Request, Response,
 };
-use crate::{Config, Event, Message, Role, StreamError};
+use crate::{Config, Connection, Event, Extensions, Message, Role, StreamError};
 
 /// Connects to a `ws://` URL over TCP with the default [`Config`].
 pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Response), StreamError> {
@@ -82,6 +83,7 @@ pub async fn client<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let request = Extensions::offer(request.clone(), &config)?;
     stream.write_all(&request.encode()).await?;
     stream.flush().await?;
     let limits = Limits::default();
@@ -89,8 +91,10 @@ where
     loop {
         match request.parse_response(&buf, &limits)? {
             Parsed::Complete(response, used) => {
-                let ws = WebSocketStream::from_raw(stream, Role::Client, config, &buf[used..]);
-                return Ok((ws, response));
+                let extensions = Extensions::from_response(&response, &config)?;
+                let mut conn = Connection::with_extensions(Role::Client, config, &extensions);
+                conn.recv(&buf[used..]);
+                return Ok((WebSocketStream::from_connection(stream, conn), response));
             }
             Parsed::Partial => read_more(&mut stream, &mut buf).await?,
         }
@@ -130,7 +134,8 @@ where
         }
     };
     match decide(&request) {
-        Ok(options) => {
+        Ok(mut options) => {
+            let extensions = Extensions::negotiate_server(&request, &mut options, &config);
             let response = match request.accept(&options) {
                 Ok(response) => response,
                 Err(e) => {
@@ -143,12 +148,9 @@ where
             };
             stream.write_all(&response).await?;
             stream.flush().await?;
-            Ok(WebSocketStream::from_raw(
-                stream,
-                Role::Server,
-                config,
-                &buf[used..],
-            ))
+            let mut conn = Connection::with_extensions(Role::Server, config, &extensions);
+            conn.recv(&buf[used..]);
+            Ok(WebSocketStream::from_connection(stream, conn))
         }
         Err(refusal) => {
             stream.write_all(&refusal.encode()).await?;

@@ -34,8 +34,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// Wraps a stream whose handshake is already done (for example by
     /// hyper or axum). `leftover` holds bytes read past the handshake.
     pub fn from_raw(stream: S, role: Role, config: Config, leftover: &[u8]) -> WebSocketStream<S> {
+        WebSocketStream::from_connection(stream, Connection::with_leftover(role, config, leftover))
+    }
+
+    /// Wraps a stream and a connection built for it (for example with the
+    /// [`Extensions`](crate::Extensions) of a handshake done elsewhere).
+    pub fn from_connection(stream: S, conn: Connection) -> WebSocketStream<S> {
         WebSocketStream {
-            inner: Inner::new(stream, Connection::with_leftover(role, config, leftover)),
+            inner: Inner::new(stream, conn),
         }
     }
 

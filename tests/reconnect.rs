@@ -1,0 +1,385 @@
+//! The reconnecting client against a real server on 127.0.0.1 that is
+//! stopped (listener dropped, live connections killed) and started again on
+//! the same port.
+#![cfg(feature = "tokio")]
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rfc6455::tokio::accept;
+use rfc6455::tokio::reconnect::{
+    Backoff, ConnectionState, ReconnectError, ReconnectingClient, StateWatcher,
+};
+use rfc6455::{CloseCode, Event, Message, StreamError};
+use tokio::net::TcpSocket;
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::timeout;
+
+/// Bound on every single wait; the whole file runs in well under that.
+const LIMIT: Duration = Duration::from_secs(5);
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// An echo server that reports every text it receives. A text `close 1012`
+/// makes it close the connection with 1012 (service restart).
+struct Server {
+    port: u16,
+    task: JoinHandle<()>,
+    texts: mpsc::UnboundedReceiver<String>,
+    connections: Arc<AtomicUsize>,
+}
+
+impl Server {
+    /// Listens on 127.0.0.1:`port` (0: any free port).
+    async fn start(port: u16) -> Server {
+        let socket = TcpSocket::new_v4().unwrap();
+        // The stopped server's connections may linger in TIME_WAIT.
+        socket.set_reuseaddr(true).unwrap();
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, 1], port)))
+            .unwrap();
+        let listener = socket.listen(64).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, texts) = mpsc::unbounded_channel();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let count = connections.clone();
+        let task = tokio::spawn(async move {
+            // Owned by this task: aborting it drops every live connection.
+            let mut live = JoinSet::new();
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                count.fetch_add(1, Ordering::SeqCst);
+                let tx = tx.clone();
+                live.spawn(async move {
+                    let Ok(mut ws) = accept(tcp).await else {
+                        return;
+                    };
+                    while let Ok(Some(message)) = ws.recv_message().await {
+                        let Message::Text(text) = message else {
+                            continue;
+                        };
+                        let _ = tx.send(text.to_string());
+                        if text == "close 1012" {
+                            let _ = ws.close(CloseCode::SERVICE_RESTART, "restarting").await;
+                        } else if ws.send(text).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                while live.try_join_next().is_some() {}
+            }
+        });
+        Server {
+            port,
+            task,
+            texts,
+            connections,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}/", self.port)
+    }
+
+    async fn next_text(&mut self) -> String {
+        timeout(LIMIT, self.texts.recv()).await.unwrap().unwrap()
+    }
+
+    /// Drops the listener and kills every connection without a close frame.
+    async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+/// A hook that sends `join N` on the N-th connection.
+fn joining(
+    builder: rfc6455::tokio::reconnect::Builder,
+) -> (rfc6455::tokio::reconnect::Builder, Arc<AtomicUsize>) {
+    let joins = Arc::new(AtomicUsize::new(0));
+    let counter = joins.clone();
+    let builder = builder.on_connect(move |ws| {
+        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        Box::pin(async move { ws.send(format!("join {n}")).await })
+    });
+    (builder, joins)
+}
+
+/// Records every state the watcher sees, in a background task.
+fn record(mut watcher: StateWatcher) -> Arc<Mutex<Vec<ConnectionState>>> {
+    let seen = Arc::new(Mutex::new(vec![watcher.get()]));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Some(state) = watcher.changed().await {
+            log.lock().unwrap().push(state);
+        }
+    });
+    seen
+}
+
+fn no_jitter(initial: u64, max: u64) -> Backoff {
+    Backoff {
+        initial: ms(initial),
+        max: ms(max),
+        multiplier: 2.0,
+        jitter: 0.0,
+    }
+}
+
+async fn recv_text(client: &mut ReconnectingClient) -> String {
+    match timeout(LIMIT, client.recv()).await.unwrap().unwrap() {
+        Event::Text(text) => text.to_string(),
+        other => panic!("expected a text, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn reconnects_after_the_server_restarts_and_the_hook_rejoins() {
+    let started = Instant::now();
+    let mut server = Server::start(0).await;
+    let port = server.port;
+    let builder = ReconnectingClient::builder(&server.url())
+        .unwrap()
+        .backoff(no_jitter(20, 100));
+    let (builder, joins) = joining(builder);
+    let mut client = timeout(LIMIT, builder.connect()).await.unwrap().unwrap();
+    assert_eq!(client.state(), ConnectionState::Open);
+    let history = record(client.watch());
+
+    assert_eq!(server.next_text().await, "join 1");
+    assert_eq!(recv_text(&mut client).await, "join 1");
+    client.send("hello").await.unwrap();
+    assert_eq!(recv_text(&mut client).await, "hello");
+
+    server.stop().await;
+    // recv notices the loss and starts backing off; it is cancelled here
+    // (cancel-safe) with the client still waiting to reconnect.
+    assert!(timeout(ms(150), client.recv()).await.is_err());
+    assert!(
+        matches!(
+            client.state(),
+            ConnectionState::Reconnecting { .. } | ConnectionState::Connecting { .. }
+        ),
+        "{:?}",
+        client.state()
+    );
+    // Nothing is queued while disconnected: the message comes back.
+    match client.send("lost").await {
+        Err(ReconnectError::NotConnected(message)) => assert_eq!(message, Message::from("lost")),
+        other => panic!("expected NotConnected, got {other:?}"),
+    }
+
+    // Restart on the same port while the client keeps trying, with recv
+    // in a select loop that cancels it every few milliseconds.
+    let restart = tokio::spawn(async move {
+        tokio::time::sleep(ms(150)).await;
+        Server::start(port).await
+    });
+    let mut cancelled = 0;
+    let deadline = Instant::now() + LIMIT;
+    let event = loop {
+        assert!(Instant::now() < deadline, "no reconnection");
+        tokio::select! {
+            event = client.recv() => break event.unwrap(),
+            _ = tokio::time::sleep(ms(7)) => cancelled += 1,
+        }
+    };
+    assert!(cancelled > 0);
+    // The hook ran again and re-sent its join before anything else.
+    assert_eq!(event, Event::Text("join 2".into()));
+    assert_eq!(joins.load(Ordering::SeqCst), 2);
+    let mut server = restart.await.unwrap();
+    assert_eq!(server.next_text().await, "join 2");
+    assert_eq!(client.state(), ConnectionState::Open);
+
+    // Messages flow again.
+    client.send("after").await.unwrap();
+    assert_eq!(recv_text(&mut client).await, "after");
+    assert_eq!(server.next_text().await, "after");
+
+    // The client saw Reconnecting, then failed attempts backing off
+    // (20, 40, 80, 100, 100... ms without jitter), then Open.
+    let history = history.lock().unwrap().clone();
+    let waits: Vec<(u32, Duration)> = history
+        .iter()
+        .filter_map(|s| match s {
+            ConnectionState::Reconnecting { attempt, delay } => Some((*attempt, *delay)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        waits.len() >= 2,
+        "some attempts failed while the server was down: {history:?}"
+    );
+    for (i, &(attempt, delay)) in waits.iter().enumerate() {
+        assert_eq!(attempt as usize, i + 1, "{history:?}");
+        assert_eq!(delay, no_jitter(20, 100).base(i as u32), "{history:?}");
+    }
+    let first_wait = history
+        .iter()
+        .position(|s| matches!(s, ConnectionState::Reconnecting { .. }))
+        .unwrap();
+    let reopened = history.iter().rposition(ConnectionState::is_open).unwrap();
+    assert!(first_wait < reopened, "{history:?}");
+    assert_eq!(history.last(), Some(&ConnectionState::Open), "{history:?}");
+
+    client.close(CloseCode::NORMAL, "").await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_clean_close_by_us_does_not_reconnect() {
+    let mut server = Server::start(0).await;
+    let builder = ReconnectingClient::builder(&server.url())
+        .unwrap()
+        .backoff(no_jitter(10, 50));
+    let (builder, joins) = joining(builder);
+    let mut client = timeout(LIMIT, builder.connect()).await.unwrap().unwrap();
+    let mut watcher = client.watch();
+    assert_eq!(server.next_text().await, "join 1");
+
+    timeout(LIMIT, client.close(CloseCode::NORMAL, "done"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(client.state(), ConnectionState::Closed);
+    assert_eq!(
+        timeout(LIMIT, watcher.changed()).await.unwrap(),
+        Some(ConnectionState::Closed)
+    );
+    assert!(matches!(client.recv().await, Err(ReconnectError::Closed)));
+    assert!(matches!(
+        client.send("x").await,
+        Err(ReconnectError::Closed)
+    ));
+    // A second close does nothing.
+    client.close(CloseCode::NORMAL, "").await.unwrap();
+
+    // Well past several backoff periods: no new connection, no new join.
+    tokio::time::sleep(ms(250)).await;
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+    assert_eq!(joins.load(Ordering::SeqCst), 1);
+    assert!(server.texts.try_recv().is_err());
+    assert_eq!(client.state(), ConnectionState::Closed);
+
+    drop(client);
+    assert_eq!(timeout(LIMIT, watcher.changed()).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_close_by_the_server_is_reported_then_reconnected() {
+    let mut server = Server::start(0).await;
+    let builder = ReconnectingClient::builder(&server.url())
+        .unwrap()
+        .backoff(no_jitter(10, 50));
+    let (builder, joins) = joining(builder);
+    let mut client = timeout(LIMIT, builder.connect()).await.unwrap().unwrap();
+    assert_eq!(recv_text(&mut client).await, "join 1");
+
+    client.send("close 1012").await.unwrap();
+    match timeout(LIMIT, client.recv()).await.unwrap().unwrap() {
+        Event::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::SERVICE_RESTART),
+        other => panic!("expected the server's close, got {other:?}"),
+    }
+    assert!(matches!(
+        client.state(),
+        ConnectionState::Reconnecting { attempt: 1, .. }
+    ));
+    assert_eq!(recv_text(&mut client).await, "join 2");
+    assert_eq!(joins.load(Ordering::SeqCst), 2);
+    assert_eq!(server.connections.load(Ordering::SeqCst), 2);
+    assert_eq!(server.next_text().await, "join 1");
+    assert_eq!(server.next_text().await, "close 1012");
+    assert_eq!(server.next_text().await, "join 2");
+    client.close(CloseCode::NORMAL, "").await.unwrap();
+}
+
+#[tokio::test]
+async fn connection_failures_back_off_then_give_up() {
+    // A port with nothing listening: every attempt is refused at once.
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let client = ReconnectingClient::builder(&format!("ws://127.0.0.1:{port}/"))
+        .unwrap()
+        .backoff(no_jitter(40, 1_000))
+        .max_attempts(4)
+        .build();
+    let history = record(client.watch());
+    let mut client = client;
+    let started = Instant::now();
+    let result = timeout(LIMIT, client.recv()).await.unwrap();
+    let took = started.elapsed();
+    match result {
+        Err(ReconnectError::GaveUp {
+            attempts: 4,
+            last: StreamError::Io(e),
+        }) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused),
+        other => panic!("expected GaveUp after 4 attempts, got {other:?}"),
+    }
+    // Waits of 40 + 80 + 160 ms between the four attempts.
+    assert!(took >= ms(280) && took < Duration::from_secs(2), "{took:?}");
+    assert_eq!(client.state(), ConnectionState::Closed);
+    assert!(matches!(client.recv().await, Err(ReconnectError::Closed)));
+
+    tokio::task::yield_now().await;
+    let history = history.lock().unwrap().clone();
+    let expected_waits = [(2, ms(40)), (3, ms(80)), (4, ms(160))];
+    let waits: Vec<(u32, Duration)> = history
+        .iter()
+        .filter_map(|s| match s {
+            ConnectionState::Reconnecting { attempt, delay } => Some((*attempt, *delay)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(waits, expected_waits, "{history:?}");
+    assert_eq!(
+        history.first(),
+        Some(&ConnectionState::Connecting { attempt: 1 })
+    );
+    assert_eq!(
+        history.last(),
+        Some(&ConnectionState::Closed),
+        "{history:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_hook_counts_as_a_failed_attempt() {
+    let mut server = Server::start(0).await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let mut client = ReconnectingClient::builder(&server.url())
+        .unwrap()
+        .backoff(no_jitter(10, 50))
+        .on_connect(move |ws| {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            Box::pin(async move {
+                if n < 3 {
+                    // Refuse the first two connections.
+                    return Err(StreamError::Closed);
+                }
+                ws.send(format!("join {n}")).await
+            })
+        })
+        .connect()
+        .await
+        .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(server.connections.load(Ordering::SeqCst), 3);
+    assert_eq!(server.next_text().await, "join 3");
+    assert_eq!(recv_text(&mut client).await, "join 3");
+    client.close(CloseCode::NORMAL, "").await.unwrap();
+}
