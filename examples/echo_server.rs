@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example echo_server [ADDR]    # default 127.0.0.1:9001
+//! cargo run --release --features deflate --example echo_server   # with permessage-deflate
 //! ```
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -37,7 +38,7 @@ fn main() -> std::io::Result<()> {
 fn serve(stream: TcpStream) -> Result<(), StreamError> {
     let peer = stream.peer_addr().ok();
     stream.set_nodelay(true)?;
-    let mut ws = WebSocket::accept(stream)?;
+    let mut ws = WebSocket::accept_with(stream, config(), |_| Ok(Default::default()))?;
     println!("{}: connected", show(peer));
     loop {
         match ws.recv()? {
@@ -60,6 +61,15 @@ fn serve(stream: TcpStream) -> Result<(), StreamError> {
             }
         }
     }
+}
+
+/// Default limits; with the `deflate` feature, permessage-deflate is
+/// accepted when the client offers it.
+fn config() -> rfc6455::Config {
+    let config = rfc6455::Config::default();
+    #[cfg(feature = "deflate")]
+    let config = config.deflate(rfc6455::deflate::DeflateConfig::default());
+    config
 }
 
 fn show(peer: Option<SocketAddr>) -> String {

@@ -25,6 +25,15 @@ impl Extensions {
         Extensions::default()
     }
 
+    /// permessage-deflate with parameters agreed by other means (a
+    /// handshake run by another library).
+    #[cfg(feature = "deflate")]
+    pub fn with_deflate(params: crate::deflate::DeflateParams) -> Extensions {
+        Extensions {
+            deflate: Some(params),
+        }
+    }
+
     /// The agreed permessage-deflate parameters, if compression is on.
     #[cfg(feature = "deflate")]
     pub fn deflate(&self) -> Option<&crate::deflate::DeflateParams> {
@@ -97,7 +106,7 @@ impl Extensions {
         #[cfg(feature = "deflate")]
         if let Some(deflate) = &config.deflate {
             let params = crate::deflate::client_accept(response.extensions(), deflate)
-                .map_err(handshake::Error::Deflate)?;
+                .map_err(|e| handshake::Error::Deflate(Box::new(e)))?;
             return Ok(Extensions { deflate: params });
         }
         Ok(Extensions::none())

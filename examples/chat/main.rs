@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use rfc6455::handshake::{self, AcceptOptions, Request};
 use rfc6455::tokio::WebSocketStream;
-use rfc6455::{Config, Role};
+use rfc6455::{Config, Connection, Extensions, Role};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::http::Head;
@@ -82,7 +82,8 @@ async fn main() -> io::Result<()> {
             .max_message_size(MAX_MESSAGE)
             .max_frame_size(MAX_MESSAGE)
             .keepalive(Duration::from_secs(20), Duration::from_secs(10))
-            .close_timeout(Duration::from_secs(3)),
+            .close_timeout(Duration::from_secs(3))
+            .with_compression(),
         admin,
     });
     let shutdown = shutdown_signal();
@@ -178,11 +179,16 @@ async fn upgrade(
             return http::send_and_close(&mut tcp, &refusal).await;
         }
     }
+    // Agree on the extensions the config supports (permessage-deflate).
+    let mut options = AcceptOptions::default();
+    let extensions = Extensions::negotiate_server(&request, &mut options, &server.config);
     let response = request
-        .accept(&AcceptOptions::default())
+        .accept(&options)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     tokio::io::AsyncWriteExt::write_all(&mut tcp, &response).await?;
-    let ws = WebSocketStream::from_raw(tcp, Role::Server, server.config.clone(), &leftover);
+    let mut conn = Connection::with_extensions(Role::Server, server.config.clone(), &extensions);
+    conn.recv(&leftover);
+    let ws = WebSocketStream::from_connection(tcp, conn);
     session::run(ws, server.hub.clone(), peer.to_string()).await;
     Ok(())
 }
@@ -215,5 +221,21 @@ async fn plain(
             }
         }
         _ => http::respond(tcp, 404, "text/plain", b"not found\n").await,
+    }
+}
+
+/// Browsers offer permessage-deflate on every connection; with the
+/// `deflate` feature the chat accepts it.
+trait WithCompression {
+    fn with_compression(self) -> Self;
+}
+
+impl WithCompression for Config {
+    fn with_compression(self) -> Config {
+        #[cfg(feature = "deflate")]
+        let config = self.deflate(rfc6455::deflate::DeflateConfig::default());
+        #[cfg(not(feature = "deflate"))]
+        let config = self;
+        config
     }
 }

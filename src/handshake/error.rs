@@ -143,7 +143,7 @@ pub enum Error {
     },
     /// The server's permessage-deflate answer breaks RFC 7692.
     #[cfg(feature = "deflate")]
-    Deflate(crate::deflate::NegotiationError),
+    Deflate(Box<crate::deflate::NegotiationError>),
 }
 
 /// A non-101 answer to a client's handshake, kept whole so the caller can
@@ -439,7 +439,7 @@ impl std::error::Error for Error {
             Self::InvalidExtensions(e) => Some(e),
             Self::InvalidUrl(e) => Some(e),
             #[cfg(feature = "deflate")]
-            Self::Deflate(e) => Some(e),
+            Self::Deflate(e) => Some(&**e),
             _ => None,
         }
     }

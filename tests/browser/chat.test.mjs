@@ -187,6 +187,11 @@ try {
     assert((await alice.textContent("#status")) === "open", "status text");
   });
 
+  await check("chromium negotiated permessage-deflate with the server", async () => {
+    const extensions = await alice.evaluate(() => window.__extensions);
+    assert(/permessage-deflate/.test(extensions), `extensions: ${extensions}`);
+  });
+
   await check("alice and bob join the same room and see each other", async () => {
     await join(alice, "alice", "lobby");
     await join(bob, "bob", "lobby");

@@ -77,10 +77,10 @@ log "installing playwright-core from package-lock.json (npm ci)"
 
 # --- build the chat example --------------------------------------------------
 
-log "building the chat example (cargo build --features tokio --example chat)"
-BUILD_JSON="$(cd "$ROOT" && bounded "$BUILD_TIMEOUT" cargo build --features tokio \
+log "building the chat example (cargo build --features tokio,deflate --example chat)"
+BUILD_JSON="$(cd "$ROOT" && bounded "$BUILD_TIMEOUT" cargo build --features tokio,deflate \
     --example chat --message-format=json-render-diagnostics)" ||
-    die "cargo build --features tokio --example chat"
+    die "cargo build --features tokio,deflate --example chat"
 SERVER_BIN="$(printf '%s\n' "$BUILD_JSON" | node -e '
 let input = "";
 process.stdin.on("data", (d) => (input += d)).on("end", () => {

@@ -66,7 +66,7 @@ def expect_equal(got, want, what):
 
 def open_ws(url, **overrides):
     options = dict(
-        compression=None,  # the server does not negotiate permessage-deflate
+        compression=None,  # plain frames; compressed_round_trip turns it on
         max_size=4 * MIB,
         ping_interval=None,  # no keepalive pings mixed into the checks
         close_timeout=CLOSE_TIMEOUT,
@@ -93,6 +93,19 @@ async def text_round_trip(url):
             got = await echo(ws, message)
             expect_equal(got, message, "text echo")
             expect(isinstance(got, str), "text came back as a non-text frame")
+
+
+@check
+async def compressed_round_trip(url):
+    # websockets offers permessage-deflate by default; our server (built
+    # with the deflate feature) accepts it.
+    async with open_ws(url, compression="deflate") as ws:
+        names = [type(e).__name__ for e in ws.protocol.extensions]
+        expect(names, "permessage-deflate was not negotiated")
+        for message in ["hello " * 2000, "κόσμε " * 3000, bytes(200_000),
+                        bytes(range(256)) * 40, "short"]:
+            got = await echo(ws, message)
+            expect_equal(got, message, f"compressed echo ({names})")
 
 
 @check

@@ -81,8 +81,8 @@ bounded "$PIP_TIMEOUT" "${PIP[@]}" install -q -r "$HERE/requirements.txt" ||
 
 # --- build the echo server ---------------------------------------------------
 
-log "building the echo server (cargo build --release --example echo_server)"
-BUILD_JSON="$(cd "$ROOT" && bounded "$BUILD_TIMEOUT" cargo build --release \
+log "building the echo server (cargo build --release --features deflate --example echo_server)"
+BUILD_JSON="$(cd "$ROOT" && bounded "$BUILD_TIMEOUT" cargo build --release --features deflate \
     --example echo_server --message-format=json-render-diagnostics)" ||
     die "cargo build --release --example echo_server"
 SERVER_BIN="$(printf '%s\n' "$BUILD_JSON" | "$VPY" -c '
