@@ -302,11 +302,8 @@ impl<S: Transport> WebSocket<S> {
     /// peer closed cleanly.
     pub fn recv_message(&mut self) -> Result<Option<Message>, StreamError> {
         loop {
-            match self.recv()? {
-                Event::Text(text) => return Ok(Some(Message::Text(text))),
-                Event::Binary(data) => return Ok(Some(Message::Binary(data))),
-                Event::Close(_) => return Ok(None),
-                Event::Ping(_) | Event::Pong(_) => {}
+            if let Some(next) = self.recv()?.message_or_end() {
+                return Ok(next);
             }
         }
     }

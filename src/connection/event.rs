@@ -21,6 +21,17 @@ pub enum Event {
 }
 
 impl Event {
+    /// What a "next message" loop does with this event: `Some(Some(m))`
+    /// for a data message, `Some(None)` at the close, `None` (keep reading)
+    /// for a ping or pong.
+    pub(crate) fn message_or_end(self) -> Option<Option<Message>> {
+        match self {
+            Event::Close(_) => Some(None),
+            Event::Ping(_) | Event::Pong(_) => None,
+            data => Some(data.into_message()),
+        }
+    }
+
     /// The data message this event carries, if it is one.
     pub fn into_message(self) -> Option<Message> {
         match self {

@@ -10,7 +10,7 @@ mod timer;
 
 use std::time::Instant;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 pub use config::{Config, Role};
 pub use event::{Event, Message, MessageKind};
@@ -191,9 +191,7 @@ impl Connection {
             self.receiver.discard();
             return Ok(None);
         }
-        if self.receiver.buffered() > self.buffered_after_poll {
-            self.timers.heard_from_peer();
-        }
+        self.note_new_input();
         let polled = self.receiver.poll();
         self.buffered_after_poll = self.receiver.buffered();
         match polled {
@@ -204,22 +202,22 @@ impl Connection {
         }
     }
 
+    /// Input that arrived since the last look means the peer is alive.
+    fn note_new_input(&mut self) {
+        if self.receiver.buffered() > self.buffered_after_poll {
+            self.timers.heard_from_peer();
+            self.buffered_after_poll = self.receiver.buffered();
+        }
+    }
+
     fn handle_incoming(&mut self, incoming: Incoming) -> Result<Event, Error> {
         Ok(match incoming {
             Incoming::Text(text) => Event::Text(text),
             Incoming::Binary(data) => Event::Binary(data),
             Incoming::Ping(payload) => {
                 if self.config.auto_pong && self.state.is_open() {
-                    let mut frame = BytesMut::with_capacity(6 + payload.len());
-                    let mut header = FrameHeader::new(OpCode::Pong, payload.len() as u64);
-                    header.mask = self.mask_key();
-                    header.encode(&mut frame);
-                    let start = frame.len();
-                    frame.put_slice(&payload);
-                    if let Some(key) = header.mask {
-                        crate::frame::apply_mask(&mut frame[start..], key, 0);
-                    }
-                    self.outgoing.push_pong(frame.freeze());
+                    let mask = self.mask_key();
+                    self.outgoing.push_pong(payload.clone(), mask);
                 }
                 Event::Ping(payload)
             }
@@ -497,10 +495,7 @@ impl Connection {
     /// keepalive failure, close timeout) and arms timers requested since
     /// the last call. Call it before every wait.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.receiver.buffered() > self.buffered_after_poll {
-            self.timers.heard_from_peer();
-            self.buffered_after_poll = self.receiver.buffered();
-        }
+        self.note_new_input();
         match self.timers.tick(now) {
             Due::Nothing => {}
             Due::Ping => {

@@ -9,7 +9,7 @@ use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::frame::{apply_mask, FrameHeader, MAX_HEADER_LEN};
+use crate::frame::{apply_mask, FrameHeader, OpCode, MAX_HEADER_LEN};
 
 /// Payloads at least this large are queued by reference, not copied.
 const COPY_THRESHOLD: usize = 4096;
@@ -76,21 +76,20 @@ impl Outgoing {
                 self.seal_tail();
                 self.segments.push_back(owned.freeze());
             }
-            Some(key) => {
-                let start = self.tail.len();
-                self.tail.extend_from_slice(&payload);
-                apply_mask(&mut self.tail[start..], key, 0);
-            }
+            Some(key) => append_masked(&mut self.tail, &payload, key),
         }
     }
 
-    /// Queues an encoded pong now, or holds it (replacing an older held one)
-    /// while the queue is long.
-    pub(crate) fn push_pong(&mut self, frame: Bytes) {
+    /// Queues a pong (payload at most 125 bytes) now, or holds it,
+    /// replacing an older held one, while the queue is long.
+    pub(crate) fn push_pong(&mut self, payload: Bytes, mask: Option<[u8; 4]>) {
+        let header = FrameHeader::new(OpCode::Pong, 0);
         if self.len < PONG_QUEUE_LIMIT {
-            self.push_encoded(&frame);
+            self.push_frame(header, payload, mask);
         } else {
-            self.deferred_pong = Some(frame);
+            let mut frame = BytesMut::with_capacity(MAX_HEADER_LEN + payload.len());
+            encode_small(&mut frame, header, &payload, mask);
+            self.deferred_pong = Some(frame.freeze());
         }
     }
 
@@ -182,5 +181,29 @@ impl Buf for Outgoing {
         if self.len == 0 {
             self.on_drained();
         }
+    }
+}
+
+/// Appends `payload` masked with `key`.
+fn append_masked(dst: &mut BytesMut, payload: &[u8], key: [u8; 4]) {
+    let start = dst.len();
+    dst.extend_from_slice(payload);
+    apply_mask(&mut dst[start..], key, 0);
+}
+
+/// Appends a whole small frame: header, then the payload (masked with
+/// `mask`, if any).
+fn encode_small(
+    dst: &mut BytesMut,
+    mut header: FrameHeader,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+) {
+    header.mask = mask;
+    header.payload_len = payload.len() as u64;
+    header.encode(dst);
+    match mask {
+        Some(key) => append_masked(dst, payload, key),
+        None => dst.extend_from_slice(payload),
     }
 }

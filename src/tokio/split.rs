@@ -49,11 +49,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketReader<S> {
     /// The next data message; `None` once the peer closed cleanly.
     pub async fn recv_message(&mut self) -> Result<Option<Message>, StreamError> {
         loop {
-            match self.recv().await? {
-                Event::Text(text) => return Ok(Some(Message::Text(text))),
-                Event::Binary(data) => return Ok(Some(Message::Binary(data))),
-                Event::Close(_) => return Ok(None),
-                Event::Ping(_) | Event::Pong(_) => {}
+            if let Some(next) = self.recv().await?.message_or_end() {
+                return Ok(next);
             }
         }
     }
