@@ -14,6 +14,9 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
+LOG_NAME=browser
+# shellcheck source=../lib.sh
+source "$ROOT/tests/lib.sh"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 SCREENSHOT_DIR="${SCREENSHOT_DIR:-/tmp}"
 
@@ -23,30 +26,9 @@ BUILD_TIMEOUT="${BROWSER_BUILD_TIMEOUT:-1800}"
 TEST_TIMEOUT="${BROWSER_TEST_TIMEOUT:-300}"
 START_TIMEOUT=30 # seconds for the server to print its URL
 
-log() { printf 'browser: %s\n' "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
-# A time-bounded command that still gets Ctrl-C.
-bounded() { local limit=$1; shift; timeout --foreground -k 10 "$limit" "$@"; }
-
-in_ci() { [[ -n "${CI:-}" && "${CI}" != "false" && "${CI}" != "0" ]]; }
-
-# A missing dependency: fatal under CI, a loud skip otherwise.
-missing() {
-    if in_ci; then
-        die "missing dependency (CI is set, so this is a failure): $*"
-    fi
-    log "SKIPPED: missing dependency: $*"
-    log "SKIPPED: set CI=1 to make this a failure"
-    exit 0
-}
-
 # --- dependencies ------------------------------------------------------------
 
-command -v timeout >/dev/null 2>&1 || missing "timeout (coreutils)"
-if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
-    PATH="$HOME/.cargo/bin:$PATH"
-fi
-command -v cargo >/dev/null 2>&1 || missing "cargo (Rust toolchain)"
+require_timeout_and_cargo
 
 if [[ ! -x "$CHROMIUM" ]]; then
     if [[ "$CHROMIUM" == /usr/bin/chromium ]] && command -v apt-get >/dev/null 2>&1 &&
@@ -62,10 +44,7 @@ if [[ ! -x "$CHROMIUM" ]]; then
 fi
 log "$("$CHROMIUM" --version 2>/dev/null || echo "chromium at $CHROMIUM")"
 
-command -v node >/dev/null 2>&1 || missing "node (Node.js >= 20)"
-command -v npm >/dev/null 2>&1 || missing "npm"
-node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
-    missing "Node.js >= 20 for playwright-core (found $(node --version))"
+require_node
 
 # --- the pinned playwright-core ----------------------------------------------
 
@@ -81,17 +60,7 @@ log "building the chat example (cargo build --features tokio,deflate --example c
 BUILD_JSON="$(cd "$ROOT" && bounded "$BUILD_TIMEOUT" cargo build --features tokio,deflate \
     --example chat --message-format=json-render-diagnostics)" ||
     die "cargo build --features tokio,deflate --example chat"
-SERVER_BIN="$(printf '%s\n' "$BUILD_JSON" | node -e '
-let input = "";
-process.stdin.on("data", (d) => (input += d)).on("end", () => {
-    for (const line of input.split("\n")) {
-        let msg;
-        try { msg = JSON.parse(line); } catch { continue; }
-        if (msg.reason === "compiler-artifact" && msg.target?.name === "chat" && msg.executable) {
-            console.log(msg.executable);
-        }
-    }
-});')"
+SERVER_BIN="$(cargo_executable chat <<<"$BUILD_JSON")"
 [[ -x "$SERVER_BIN" ]] || die "cannot find the built chat binary"
 
 # --- run the server ----------------------------------------------------------
@@ -99,12 +68,8 @@ process.stdin.on("data", (d) => (input += d)).on("end", () => {
 WORK="$(mktemp -d)"
 SERVER_OUT="$WORK/server.out"
 SERVER_LOG="$WORK/server.log"
-SERVER_PID=""
 cleanup() {
-    if [[ -n "$SERVER_PID" ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    stop_servers
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -113,20 +78,11 @@ trap 'exit 143' TERM
 
 # Port 0: the server picks a free port and prints its URL, so no other
 # process can take the port between choosing and binding it.
-"$SERVER_BIN" 127.0.0.1:0 --admin >"$SERVER_OUT" 2>"$SERVER_LOG" &
-SERVER_PID=$!
-URL=""
-deadline=$((SECONDS + START_TIMEOUT))
-while ((SECONDS < deadline)); do
-    URL="$(sed -n 's|^chat: open \(http://127\.0\.0\.1:[0-9]*/\) in a browser$|\1|p' "$SERVER_OUT")"
-    [[ -n "$URL" ]] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-done
-if [[ -z "$URL" ]]; then
-    cat "$SERVER_OUT" "$SERVER_LOG" >&2 || true
+start_server "$SERVER_OUT" "$SERVER_LOG" \
+    's|^chat: open \(http://127\.0\.0\.1:[0-9]*/\) in a browser$|\1|p' "$START_TIMEOUT" \
+    "$SERVER_BIN" 127.0.0.1:0 --admin ||
     die "the chat server did not start within ${START_TIMEOUT}s"
-fi
+URL="$SERVER_URL"
 log "chat server pid $SERVER_PID at $URL"
 
 # --- run the checks ----------------------------------------------------------
@@ -150,19 +106,12 @@ fi
 # Stop the server: SIGTERM makes it close every connection with 1001 and
 # exit; it must do so promptly.
 if kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID"
-    for _ in $(seq 1 100); do
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
+    stop_server "$SERVER_PID" 10 ||
         problem="${problem:+$problem; }the chat server did not exit within 10 s of SIGTERM"
-    fi
 else
     problem="${problem:+$problem; }the chat server died during the run"
+    stop_server "$SERVER_PID"
 fi
-wait "$SERVER_PID" 2>/dev/null || true
-SERVER_PID=""
 
 if [[ -n "$problem" ]]; then
     log "chat server log:"

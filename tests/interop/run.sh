@@ -1,180 +1,225 @@
 #!/usr/bin/env bash
-# Interop test: Python's `websockets` client against examples/echo_server.rs.
+# Real-peer interop: Python's `websockets` and Node's `ws`, each as client
+# against examples/echo_server.rs and as server for examples/interop_client.rs.
 #
 #   bash tests/interop/run.sh
 #
-# Creates tests/interop/.venv, installs the pinned requirements.txt, builds the
-# echo server in release, runs it on a free 127.0.0.1 port, runs
-# python_client.py against it and ends with an `N passed, M failed` line.
-# With CI set, a missing dependency fails the run; without it, it skips loudly.
+# Installs the pinned peers (tests/interop/.venv from requirements.txt,
+# tests/interop/node/node_modules from package-lock.json with npm ci), builds
+# both examples once in release, runs the four directions, each server on a
+# port of its own choosing on 127.0.0.1, prints a per-direction summary and
+# ends with an `N passed, M failed` line (all checks of all directions).
+# Exit status is non-zero on any failure. With CI set, a missing peer is a
+# failure; without it, that peer's directions are skipped loudly.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
+LOG_NAME=interop
+# shellcheck source=../lib.sh
+source "$ROOT/tests/lib.sh"
+
 VENV="$HERE/.venv"
+NODE_DIR="$HERE/node"
 PYTHON="${PYTHON:-python3}"
 
 PIP_TIMEOUT="${INTEROP_PIP_TIMEOUT:-600}"
+NPM_TIMEOUT="${INTEROP_NPM_TIMEOUT:-300}"
 BUILD_TIMEOUT="${INTEROP_BUILD_TIMEOUT:-1800}"
-TEST_TIMEOUT="${INTEROP_TEST_TIMEOUT:-600}"
-START_TIMEOUT=20 # seconds for the server to accept connections
+TEST_TIMEOUT="${INTEROP_TEST_TIMEOUT:-300}" # per direction
+START_TIMEOUT=20                              # seconds for a server to listen
 
-log() { printf 'interop: %s\n' "$*" >&2; }
-die() { log "FAILED: $*"; exit 1; }
-# A time-bounded command that still gets Ctrl-C (plain `timeout` puts it in its
-# own process group, out of reach of the terminal's SIGINT).
-bounded() { local limit=$1; shift; timeout --foreground -k 10 "$limit" "$@"; }
-
-in_ci() { [[ -n "${CI:-}" && "${CI}" != "false" && "${CI}" != "0" ]]; }
-
-# A missing dependency: fatal under CI, a loud skip otherwise.
-missing() {
-    if in_ci; then
-        die "missing dependency (CI is set, so this is a failure): $*"
-    fi
-    log "SKIPPED: missing dependency: $*"
-    log "SKIPPED: set CI=1 to make this a failure"
-    exit 0
+# A missing peer: fatal under CI (like `missing`); otherwise its directions
+# are skipped, loudly, and the others still run.
+SKIPPED=()
+skip_peer() {
+    local peer=$1
+    shift
+    in_ci && missing "$*"
+    log "SKIPPED: the $peer directions: missing dependency: $*"
+    SKIPPED+=("$peer: $*")
+    return 1
 }
 
 # --- dependencies ------------------------------------------------------------
 
-command -v timeout >/dev/null 2>&1 || missing "timeout (coreutils)"
-if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
-    PATH="$HOME/.cargo/bin:$PATH"
-fi
-command -v cargo >/dev/null 2>&1 || missing "cargo (Rust toolchain)"
-command -v "$PYTHON" >/dev/null 2>&1 || missing "$PYTHON"
-"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
-    missing "Python >= 3.11 for the pinned websockets (found $("$PYTHON" -V 2>&1))"
+require_timeout_and_cargo
 
-# --- venv with the pinned websockets -----------------------------------------
-
-VPY="$VENV/bin/python"
-if [[ -e "$VENV" ]] && ! "$VPY" -c 'import sys' >/dev/null 2>&1; then
-    log "recreating broken venv $VENV"
-    rm -rf "$VENV"
-fi
-if [[ ! -e "$VPY" ]]; then
-    log "creating venv $VENV"
-    if ! "$PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
-        # Debian without python3-venv has no ensurepip: make a bare venv and
-        # let the system pip install into it.
+# Python: a venv with the pinned websockets.
+setup_python() {
+    command -v "$PYTHON" >/dev/null 2>&1 || skip_peer python "$PYTHON" || return 1
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' ||
+        skip_peer python "Python >= 3.11 for the pinned websockets (found $("$PYTHON" -V 2>&1))" ||
+        return 1
+    VPY="$VENV/bin/python"
+    if [[ -e "$VENV" ]] && ! "$VPY" -c 'import sys' >/dev/null 2>&1; then
+        log "recreating broken venv $VENV"
         rm -rf "$VENV"
-        "$PYTHON" -m venv --without-pip "$VENV" ||
-            missing "python venv support (apt-get install python3-venv)"
     fi
-fi
-if "$VPY" -m pip --version >/dev/null 2>&1; then
-    PIP=("$VPY" -m pip)
-elif "$PYTHON" -m pip --version >/dev/null 2>&1; then
-    PIP=("$PYTHON" -m pip --python "$VPY")
-else
-    missing "pip (apt-get install python3-pip python3-venv)"
-fi
-export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-log "installing $(grep -v '^#' "$HERE/requirements.txt" | xargs)"
-bounded "$PIP_TIMEOUT" "${PIP[@]}" install -q -r "$HERE/requirements.txt" ||
-    missing "could not install $HERE/requirements.txt with pip"
-"$VPY" -c 'import websockets.asyncio.client' ||
-    missing "websockets is not importable from $VENV"
+    if [[ ! -e "$VPY" ]]; then
+        log "creating venv $VENV"
+        if ! "$PYTHON" -m venv "$VENV" >/dev/null 2>&1; then
+            # Debian without python3-venv has no ensurepip: make a bare venv
+            # and let the system pip install into it.
+            rm -rf "$VENV"
+            "$PYTHON" -m venv --without-pip "$VENV" ||
+                skip_peer python "python venv support (apt-get install python3-venv)" || return 1
+        fi
+    fi
+    local pip
+    if "$VPY" -m pip --version >/dev/null 2>&1; then
+        pip=("$VPY" -m pip)
+    elif "$PYTHON" -m pip --version >/dev/null 2>&1; then
+        pip=("$PYTHON" -m pip --python "$VPY")
+    else
+        skip_peer python "pip (apt-get install python3-pip python3-venv)"
+        return 1
+    fi
+    log "installing $(grep -v '^#' "$HERE/requirements.txt" | xargs) (pip)"
+    PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 \
+        bounded "$PIP_TIMEOUT" "${pip[@]}" install -q -r "$HERE/requirements.txt" ||
+        skip_peer python "could not install $HERE/requirements.txt with pip" || return 1
+    "$VPY" -c 'import websockets.asyncio.client, websockets.asyncio.server' ||
+        skip_peer python "websockets is not importable from $VENV" || return 1
+}
 
-# --- build the echo server ---------------------------------------------------
+# Node: the pinned ws from package-lock.json.
+setup_node() {
+    command -v node >/dev/null 2>&1 || skip_peer node "node (Node.js >= 20)" || return 1
+    command -v npm >/dev/null 2>&1 || skip_peer node "npm" || return 1
+    node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
+        skip_peer node "Node.js >= 20 (found $(node --version))" || return 1
+    log "installing ws from $NODE_DIR/package-lock.json (npm ci)"
+    (cd "$NODE_DIR" && bounded "$NPM_TIMEOUT" npm ci --no-audit --no-fund --loglevel=error >&2) ||
+        skip_peer node "npm ci in $NODE_DIR failed" || return 1
+    (cd "$NODE_DIR" && node -e 'import("ws").then(() => process.exit(0), () => process.exit(1))') ||
+        skip_peer node "ws is not importable from $NODE_DIR/node_modules" || return 1
+}
 
-log "building the echo server (cargo build --release --features deflate --example echo_server)"
-BUILD_JSON="$(cd "$ROOT" && bounded "$BUILD_TIMEOUT" cargo build --release --features deflate \
-    --example echo_server --message-format=json-render-diagnostics)" ||
-    die "cargo build --release --example echo_server"
-SERVER_BIN="$(printf '%s\n' "$BUILD_JSON" | "$VPY" -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        msg = json.loads(line)
-    except ValueError:
-        continue
-    if msg.get("reason") == "compiler-artifact" and msg.get("target", {}).get("name") == "echo_server" and msg.get("executable"):
-        print(msg["executable"])
-')"
+HAVE_PYTHON=0
+HAVE_NODE=0
+setup_python && HAVE_PYTHON=1
+setup_node && HAVE_NODE=1
+if ((HAVE_PYTHON == 0 && HAVE_NODE == 0)); then
+    log "SKIPPED: no peer available (${SKIPPED[*]})"
+    log "SKIPPED: set CI=1 to make this a failure"
+    exit 0
+fi
+
+# --- build our two binaries, once --------------------------------------------
+
+# --all-features: the feature set autobahn/run.sh builds in release too, so
+# neither build invalidates the other's artifacts.
+BUILD=(cargo build --release --all-features --example echo_server --example interop_client)
+log "building: ${BUILD[*]}"
+BUILD_JSON="$(cd "$ROOT" && bounded "$BUILD_TIMEOUT" "${BUILD[@]}" \
+    --message-format=json-render-diagnostics)" || die "${BUILD[*]}"
+SERVER_BIN="$(cargo_executable echo_server <<<"$BUILD_JSON")"
+CLIENT_BIN="$(cargo_executable interop_client <<<"$BUILD_JSON")"
 [[ -x "$SERVER_BIN" ]] || die "cannot find the built echo_server binary"
+[[ -x "$CLIENT_BIN" ]] || die "cannot find the built interop_client binary"
 
-# --- run the server ----------------------------------------------------------
+# --- the directions ----------------------------------------------------------
 
 WORK="$(mktemp -d)"
-SERVER_LOG="$WORK/server.log"
-SERVER_PID=""
 cleanup() {
-    if [[ -n "$SERVER_PID" ]]; then
-        kill "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
+    stop_servers
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-    "$VPY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
+# `sed -n` scripts that print each server's URL from its first line.
+RUST_URL='s|^echo server listening on \(ws://127\.0\.0\.1:[0-9]*\)$|\1/|p'
+PEER_URL='s|^[a-z]* server (.*) listening on \(ws://127\.0\.0\.1:[0-9]*/\)$|\1|p'
 
-# Returns 0 once the server accepts on $PORT, 1 if it died (e.g. the port was
-# taken between free_port and bind), exits on a timeout.
-wait_for_server() {
-    local deadline=$((SECONDS + START_TIMEOUT))
-    while ((SECONDS < deadline)); do
-        kill -0 "$SERVER_PID" 2>/dev/null || return 1
-        if timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+RESULTS=()
+
+# direction LABEL SERVER_URL_SED SERVER_CMD... -- CLIENT_CMD...: starts the
+# server, runs the client with the server's URL as last argument (and
+# SERVER_LOG naming the server's output), stops the server, and records the
+# client's counts. No summary, a non-zero exit or a server that died are
+# failures.
+direction() {
+    local label=$1 url_sed=$2
+    shift 2
+    local server=() client=()
+    while (($#)) && [[ "$1" != -- ]]; do
+        server+=("$1")
+        shift
     done
-    die "echo server did not accept on 127.0.0.1:$PORT within ${START_TIMEOUT}s"
+    shift
+    client=("$@")
+    local n=$((${#RESULTS[@]} + 1))
+    local out="$WORK/$n.client" slog="$WORK/$n.server"
+    printf '\n=== %s\n' "$label"
+    local started=$EPOCHREALTIME
+    local status=0 summary="" problem=""
+    if start_server "$slog" - "$url_sed" "$START_TIMEOUT" "${server[@]}"; then
+        log "$label: server pid $SERVER_PID at $SERVER_URL"
+        set +e
+        SERVER_LOG="$slog" bounded "$TEST_TIMEOUT" "${client[@]}" "$SERVER_URL" | tee "$out"
+        status=${PIPESTATUS[0]}
+        set -e
+        summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1 || true)"
+        if ((status == 124)); then
+            problem="the client timed out after ${TEST_TIMEOUT}s"
+        elif ((status != 0)); then
+            problem="the client exited with status $status"
+        elif [[ -z "$summary" ]]; then
+            problem="the client printed no summary"
+        fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            problem="${problem:+$problem; }the server died during the run"
+        fi
+        stop_server "$SERVER_PID" || problem="${problem:+$problem; }the server ignored SIGTERM"
+    else
+        problem="the server did not start"
+    fi
+    local seconds
+    seconds="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
+
+    local passed=0 failed=0
+    if [[ -n "$summary" ]]; then
+        read -r passed _ failed _ <<<"$summary"
+    fi
+    if [[ -n "$problem" ]]; then
+        log "$label: server output:"
+        sed 's/^/  server| /' "$slog" >&2
+        log "$label: FAILED: $problem"
+        # A failure the client did not count (crash, timeout) still counts.
+        ((failed > 0)) || failed=1
+    fi
+    TOTAL_PASSED=$((TOTAL_PASSED + passed))
+    TOTAL_FAILED=$((TOTAL_FAILED + failed))
+    local verdict=PASS
+    [[ -z "$problem" && $failed == 0 ]] || verdict=FAIL
+    RESULTS+=("$(printf '%-4s  %-40s %3d passed, %d failed  %6s s%s' \
+        "$verdict" "$label" "$passed" "$failed" "$seconds" "${problem:+  ($problem)}")")
 }
 
-PORT=""
-for attempt in 1 2 3; do
-    PORT="$(free_port)"
-    "$SERVER_BIN" "127.0.0.1:$PORT" >"$SERVER_LOG" 2>&1 &
-    SERVER_PID=$!
-    if wait_for_server; then
-        break
-    fi
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-    log "echo server exited at start (attempt $attempt):"
-    cat "$SERVER_LOG" >&2
-    PORT=""
+if ((HAVE_PYTHON)); then
+    direction "python websockets client -> rust server" "$RUST_URL" \
+        "$SERVER_BIN" 127.0.0.1:0 -- "$VPY" -u "$HERE/python_client.py"
+    direction "rust client -> python websockets server" "$PEER_URL" \
+        "$VPY" -u "$HERE/python_server.py" 127.0.0.1 0 -- "$CLIENT_BIN"
+fi
+if ((HAVE_NODE)); then
+    direction "node ws client -> rust server" "$RUST_URL" \
+        "$SERVER_BIN" 127.0.0.1:0 -- node "$NODE_DIR/node_client.mjs"
+    direction "rust client -> node ws server" "$PEER_URL" \
+        node "$NODE_DIR/node_server.mjs" 127.0.0.1 0 -- "$CLIENT_BIN"
+fi
+
+# --- summary -----------------------------------------------------------------
+
+printf '\n=== summary\n'
+printf '%s\n' "${RESULTS[@]}"
+for skipped in "${SKIPPED[@]}"; do
+    printf 'SKIP  %s\n' "$skipped"
 done
-[[ -n "$PORT" ]] || die "could not start the echo server"
-log "echo server pid $SERVER_PID on 127.0.0.1:$PORT"
-
-# --- run the checks ----------------------------------------------------------
-
-set +e
-export SERVER_LOG
-bounded "$TEST_TIMEOUT" "$VPY" -u "$HERE/python_client.py" \
-    "ws://127.0.0.1:$PORT/" | tee "$WORK/client.out"
-status=${PIPESTATUS[0]}
-set -e
-
-summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$WORK/client.out" | tail -n 1 || true)"
-problem=""
-if ((status == 124)); then
-    problem="python_client.py timed out after ${TEST_TIMEOUT}s"
-elif ((status != 0)); then
-    problem="python_client.py exited with status $status"
-elif [[ -z "$summary" ]]; then
-    problem="python_client.py printed no summary"
-fi
-if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    problem="${problem:+$problem; }the echo server died during the run"
-fi
-
-if [[ -n "$problem" ]]; then
-    log "echo server log:"
-    sed 's/^/  server| /' "$SERVER_LOG" >&2
-    log "FAILED: $problem"
-    # Repeat the counts last so they are the closing line.
-    [[ -n "$summary" ]] && echo "$summary"
-    exit 1
-fi
+echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+((TOTAL_FAILED == 0))

@@ -1,0 +1,121 @@
+# Shell helpers shared by tests/interop/run.sh and tests/browser/run.sh.
+#
+#   LOG_NAME=interop
+#   source "$ROOT/tests/lib.sh"
+#
+# Sourced, not run: it only defines functions (and fixes PATH for cargo).
+# shellcheck shell=bash
+
+log() { printf '%s: %s\n' "${LOG_NAME:-test}" "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+# A time-bounded command that still gets Ctrl-C (plain `timeout` puts it in its
+# own process group, out of reach of the terminal's SIGINT).
+bounded() { local limit=$1; shift; timeout --foreground -k 10 "$limit" "$@"; }
+
+in_ci() { [[ -n "${CI:-}" && "${CI}" != "false" && "${CI}" != "0" ]]; }
+
+# A missing dependency: fatal under CI, a loud skip (exit 0) otherwise.
+missing() {
+    if in_ci; then
+        die "missing dependency (CI is set, so this is a failure): $*"
+    fi
+    log "SKIPPED: missing dependency: $*"
+    log "SKIPPED: set CI=1 to make this a failure"
+    exit 0
+}
+
+# `timeout` and cargo (also from ~/.cargo/bin when PATH lacks it), or missing.
+require_timeout_and_cargo() {
+    command -v timeout >/dev/null 2>&1 || missing "timeout (coreutils)"
+    if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+        PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    command -v cargo >/dev/null 2>&1 || missing "cargo (Rust toolchain)"
+}
+
+# Node.js >= 20 and npm, or missing.
+require_node() {
+    command -v node >/dev/null 2>&1 || missing "node (Node.js >= 20)"
+    command -v npm >/dev/null 2>&1 || missing "npm"
+    node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
+        missing "Node.js >= 20 (found $(node --version))"
+}
+
+# cargo_executable NAME: the path of the binary target NAME, read from the
+# `cargo build --message-format=json...` output on stdin.
+cargo_executable() {
+    grep -F '"reason":"compiler-artifact"' |
+        grep -F "\"name\":\"$1\"" |
+        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' |
+        tail -n 1
+}
+
+# Every process start_server started, for stop_servers.
+STARTED_PIDS=()
+
+# start_server OUT ERR SED SECONDS CMD...: runs CMD in the background, stdout
+# to OUT and stderr to ERR (ERR "-": into OUT too), and waits at most SECONDS
+# for the `sed -n` script SED to print the server's URL from OUT. Servers
+# bind port 0 and print where they listen, so no free port has to be guessed
+# and no other process can take it between choosing and binding. Sets
+# SERVER_PID and SERVER_URL. Returns 1, after showing the server's output,
+# when the server exits or prints no URL in time.
+start_server() {
+    local out=$1 err=$2 script=$3 limit=$4
+    local deadline=$((SECONDS + limit))
+    shift 4
+    : >"$out" # exists before the first look
+    if [[ "$err" == - ]]; then
+        "$@" >"$out" 2>&1 &
+    else
+        "$@" >"$out" 2>"$err" &
+    fi
+    SERVER_PID=$!
+    STARTED_PIDS+=("$SERVER_PID")
+    SERVER_URL=""
+    while ((SECONDS < deadline)); do
+        SERVER_URL="$(sed -n "$script" "$out" | head -n 1)"
+        [[ -n "$SERVER_URL" ]] && return 0
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    log "$1 did not start (no URL within $limit s); its output:"
+    cat "$out" >&2
+    [[ "$err" == - ]] || cat "$err" >&2
+    stop_server "$SERVER_PID"
+    return 1
+}
+
+# stop_server PID [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 5);
+# reaps it. Returns 1 if it needed SIGKILL.
+stop_server() {
+    local pid=$1 limit=$((${2:-5} * 10)) status=0
+    if kill -TERM "$pid" 2>/dev/null; then
+        for _ in $(seq 1 "$limit"); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -KILL "$pid" 2>/dev/null || true
+            status=1
+        fi
+    fi
+    wait "$pid" 2>/dev/null || true
+    # Forget it: its PID may be reused by an unrelated process.
+    local kept=() other
+    for other in "${STARTED_PIDS[@]}"; do
+        [[ "$other" == "$pid" ]] || kept+=("$other")
+    done
+    STARTED_PIDS=("${kept[@]}")
+    return "$status"
+}
+
+# stop_servers: stops whatever start_server started that still runs (for an
+# EXIT trap).
+stop_servers() {
+    local pid
+    for pid in "${STARTED_PIDS[@]}"; do
+        stop_server "$pid" 2 || true
+    done
+}
