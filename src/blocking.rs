@@ -16,12 +16,23 @@
 //! ws.close(rfc6455::CloseCode::NORMAL, "done")?;
 //! # Ok::<(), rfc6455::StreamError>(())
 //! ```
+//!
+//! `wss://` URLs connect over TLS with the feature `tls` ([`connect_tls`]
+//! takes your own rustls config); servers use [`accept_tls`].
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
+
+mod maybe_tls;
+#[cfg(feature = "tls")]
+mod tls;
+
+pub use maybe_tls::MaybeTlsStream;
+#[cfg(feature = "tls")]
+pub use tls::{accept_tls, accept_tls_with, connect_tls, TlsServerStream};
 
 use crate::handshake::{
     self, AcceptOptions, ClientRequest, Limits, Parsed, Refusal, Request, Response,
@@ -123,26 +134,23 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     }
 }
 
-/// Connects to a `ws://` URL over TCP, with the default [`Config`].
-pub fn connect(url: &str) -> Result<(WebSocket<TcpStream>, Response), StreamError> {
+/// Connects to a `ws://` or `wss://` URL over TCP, with the default
+/// [`Config`].
+///
+/// `wss://` needs the feature `tls` (else [`StreamError::Tls`] with
+/// [`TlsError::NotEnabled`](crate::TlsError::NotEnabled), before any
+/// connection) and verifies the server against the webpki roots.
+pub fn connect(url: &str) -> Result<(WebSocket<MaybeTlsStream>, Response), StreamError> {
     connect_with(ClientRequest::new(url)?, Config::default())
 }
 
 /// Connects with a prepared request (subprotocols, extra headers) and a
-/// config.
+/// config; `wss://` as in [`connect`].
 pub fn connect_with(
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocket<TcpStream>, Response), StreamError> {
-    if request.is_tls() {
-        return Err(StreamError::Io(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "wss:// needs a TLS stream: connect one and use WebSocket::client",
-        )));
-    }
-    let stream = TcpStream::connect((request.host(), request.port()))?;
-    stream.set_nodelay(true)?;
-    WebSocket::client(stream, &request, config)
+) -> Result<(WebSocket<MaybeTlsStream>, Response), StreamError> {
+    maybe_tls::connect(&request, config, crate::client_tls::ClientTls::Default)
 }
 
 /// A WebSocket connection over a blocking stream.

@@ -13,6 +13,10 @@
 //! - `tokio` (feature `tokio`): an async adapter for any
 //!   `AsyncRead + AsyncWrite`, cancel-safe and splittable, with
 //!   backpressure, keepalive and the close timeout.
+//! - `tls` (feature `tls`): `wss://` over rustls (the *ring* provider,
+//!   webpki roots) for both adapters: `connect("wss://...")`, a rustls
+//!   config of your own (`connect_tls`), and TLS servers (`accept_tls`).
+//!   Without it a `wss://` URL fails with [`TlsError::NotEnabled`].
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 //!
@@ -77,6 +81,7 @@
 #![warn(missing_docs)]
 
 pub mod blocking;
+mod client_tls;
 mod close;
 mod connection;
 #[cfg(feature = "deflate")]
@@ -87,6 +92,9 @@ pub mod frame;
 pub mod handshake;
 mod parsed;
 mod stream_error;
+#[cfg(feature = "tls")]
+pub mod tls;
+mod tls_error;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 pub mod utf8;
@@ -99,6 +107,7 @@ pub use error::{Error, ProtocolError, SendError};
 pub use extensions::Extensions;
 pub use parsed::Parsed;
 pub use stream_error::StreamError;
+pub use tls_error::TlsError;
 pub use utf8::Utf8Bytes;
 
 /// The README's examples, compiled and run as doctests.

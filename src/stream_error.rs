@@ -2,7 +2,7 @@
 
 use std::{fmt, io};
 
-use crate::{handshake, Error, SendError};
+use crate::{handshake, Error, SendError, TlsError};
 
 /// What an adapter call can fail with.
 #[derive(Debug)]
@@ -12,6 +12,8 @@ pub enum StreamError {
     Io(io::Error),
     /// The opening handshake failed.
     Handshake(handshake::Error),
+    /// TLS (`wss://`) could not be set up: see [`TlsError`].
+    Tls(TlsError),
     /// The peer broke the protocol or went away; the close frame (if any)
     /// was sent.
     Protocol(Error),
@@ -32,6 +34,7 @@ impl fmt::Display for StreamError {
         match self {
             StreamError::Io(e) => write!(f, "I/O error: {e}"),
             StreamError::Handshake(e) => write!(f, "handshake failed: {e}"),
+            StreamError::Tls(e) => e.fmt(f),
             StreamError::Protocol(e) => write!(f, "connection failed: {e}"),
             StreamError::Send(e) => write!(f, "cannot send: {e}"),
             StreamError::Refused { status } => write!(f, "handshake refused with HTTP {status}"),
@@ -45,6 +48,7 @@ impl std::error::Error for StreamError {
         match self {
             StreamError::Io(e) => Some(e),
             StreamError::Handshake(e) => Some(e),
+            StreamError::Tls(e) => Some(e),
             StreamError::Protocol(e) => Some(e),
             StreamError::Send(e) => Some(e),
             StreamError::Refused { .. } | StreamError::Closed => None,
@@ -73,5 +77,11 @@ impl From<Error> for StreamError {
 impl From<SendError> for StreamError {
     fn from(e: SendError) -> StreamError {
         StreamError::Send(e)
+    }
+}
+
+impl From<TlsError> for StreamError {
+    fn from(e: TlsError) -> StreamError {
+        StreamError::Tls(e)
     }
 }

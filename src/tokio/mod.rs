@@ -33,45 +33,53 @@
 //! }
 //! # }
 //! ```
+//!
+//! `wss://` URLs connect over TLS with the feature `tls` (`connect_tls`
+//! takes your own rustls config); servers use `accept_tls`.
 
 mod inner;
+mod maybe_tls;
 pub mod reconnect;
 mod split;
 mod stream;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::io;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 
+pub use maybe_tls::MaybeTlsStream;
 pub use split::{WebSocketReader, WebSocketWriter};
 pub use stream::WebSocketStream;
+#[cfg(feature = "tls")]
+pub use tls::{accept_tls, accept_tls_with, connect_tls, TlsServerStream};
 
 use crate::handshake::{
     self, AcceptOptions, ClientRequest, Limits, Parsed, Refusal, Request, Response,
 };
 use crate::{Config, Connection, Event, Extensions, Message, Role, StreamError};
 
-/// Connects to a `ws://` URL over TCP with the default [`Config`].
-pub async fn connect(url: &str) -> Result<(WebSocketStream<TcpStream>, Response), StreamError> {
+/// Connects to a `ws://` or `wss://` URL over TCP with the default
+/// [`Config`].
+///
+/// `wss://` needs the feature `tls` (else [`StreamError::Tls`] with
+/// [`TlsError::NotEnabled`](crate::TlsError::NotEnabled), before any
+/// connection) and verifies the server against the webpki roots.
+pub async fn connect(
+    url: &str,
+) -> Result<(WebSocketStream<MaybeTlsStream>, Response), StreamError> {
     connect_with(ClientRequest::new(url)?, Config::default()).await
 }
 
-/// Connects with a prepared request (subprotocols, headers) and a config.
+/// Connects with a prepared request (subprotocols, headers) and a config;
+/// `wss://` as in [`connect`].
 pub async fn connect_with(
     request: ClientRequest,
     config: Config,
-) -> Result<(WebSocketStream<TcpStream>, Response), StreamError> {
-    if request.is_tls() {
-        return Err(StreamError::Io(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "wss:// needs a TLS stream: connect one and use rfc6455::tokio::client",
-        )));
-    }
-    let tcp = TcpStream::connect((request.host(), request.port())).await?;
-    tcp.set_nodelay(true)?;
-    client(tcp, &request, config).await
+) -> Result<(WebSocketStream<MaybeTlsStream>, Response), StreamError> {
+    maybe_tls::connect(&request, config, crate::client_tls::ClientTls::Default).await
 }
 
 /// Runs the client handshake over a connected stream.

@@ -1,10 +1,11 @@
 //! A client that reconnects by itself: [`ReconnectingClient`].
 //!
-//! The client connects to a `ws://` URL and, when the connection is lost
-//! (the transport fails, the peer goes silent past the keepalive, or the
-//! server closes it), waits a [`Backoff`] delay and connects again, for as
-//! long as it takes or up to [`Builder::max_attempts`] attempts in a row.
-//! Only a close that we asked for with [`ReconnectingClient::close`] ends it.
+//! The client connects to a `ws://` or `wss://` URL and, when the
+//! connection is lost (the transport fails, the peer goes silent past the
+//! keepalive, or the server closes it), waits a [`Backoff`] delay and
+//! connects again, for as long as it takes or up to
+//! [`Builder::max_attempts`] attempts in a row. Only a close that we asked
+//! for with [`ReconnectingClient::close`] ends it.
 //!
 //! - **Restoring state**: a hook set with [`Builder::on_connect`] runs after
 //!   every (re)connection, before anything else is sent or received, so it
@@ -53,9 +54,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use tokio::net::TcpStream;
-
-use super::{connect_with, WebSocketStream};
+use super::maybe_tls::{self, MaybeTlsStream};
+use super::WebSocketStream;
+use crate::client_tls::ClientTls;
 use crate::handshake::{self, ClientRequest};
 use crate::{CloseCode, Config, Event, Message, SendError, StreamError, MAX_REASON_LEN};
 
@@ -71,7 +72,7 @@ use crate::{CloseCode, Config, Event, Message, SendError, StreamError, MAX_REASO
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// The stream a [`ReconnectingClient`] runs over.
-type Ws = WebSocketStream<TcpStream>;
+type Ws = WebSocketStream<MaybeTlsStream>;
 type Hook = dyn for<'a> Fn(&'a mut Ws) -> BoxFuture<'a, Result<(), StreamError>> + Send + Sync;
 type RequestFactory = dyn Fn() -> Result<ClientRequest, handshake::Error> + Send + Sync;
 
@@ -500,6 +501,7 @@ struct Settings {
     max_attempts: Option<u32>,
     connect_timeout: Duration,
     hook: Option<Box<Hook>>,
+    tls: ClientTls,
 }
 
 /// Sets up a [`ReconnectingClient`]; from [`ReconnectingClient::builder`]
@@ -606,6 +608,24 @@ impl Builder {
         self
     }
 
+    /// The rustls config for a `wss://` URL (feature `tls`). Default:
+    /// [`default_client_config`](crate::tls::default_client_config).
+    ///
+    /// ```no_run
+    /// use rfc6455::tokio::reconnect::ReconnectingClient;
+    ///
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tls = rfc6455::tls::default_client_config()?; // or a config of your own
+    /// let client = ReconnectingClient::builder("wss://example.com/feed")?.tls_config(tls).build();
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Builder {
+        self.settings.tls = ClientTls::Config(config);
+        self
+    }
+
     /// A hook that runs after every successful handshake, before the
     /// client reports [`ConnectionState::Open`] and before anything else is
     /// sent or received: log in, rejoin rooms, resubscribe. It gets the new
@@ -637,7 +657,9 @@ impl Builder {
     #[must_use]
     pub fn on_connect<F>(mut self, hook: F) -> Builder
     where
-        F: for<'a> Fn(&'a mut WebSocketStream<TcpStream>) -> BoxFuture<'a, Result<(), StreamError>>
+        F: for<'a> Fn(
+                &'a mut WebSocketStream<MaybeTlsStream>,
+            ) -> BoxFuture<'a, Result<(), StreamError>>
             + Send
             + Sync
             + 'static,
@@ -710,8 +732,8 @@ enum Link {
     Closed,
 }
 
-/// A WebSocket client over TCP (`ws://`) that reconnects after the
-/// connection is lost; see the [module docs](self).
+/// A WebSocket client over TCP (`ws://`) or TLS (`wss://`) that reconnects
+/// after the connection is lost; see the [module docs](self).
 ///
 /// Dropping the client drops its connection without a close frame; call
 /// [`close`](Self::close) first for a clean close.
@@ -763,27 +785,24 @@ impl fmt::Debug for ReconnectingClient {
 }
 
 impl ReconnectingClient {
-    /// A builder for a client of a `ws://` URL. Each attempt sends a fresh
-    /// handshake (with a new `Sec-WebSocket-Key`) for this URL; to add
-    /// headers or subprotocols, use [`builder_with`](Self::builder_with).
+    /// A builder for a client of a `ws://` or `wss://` URL. Each attempt
+    /// sends a fresh handshake (with a new `Sec-WebSocket-Key`) for this
+    /// URL; to add headers or subprotocols, use
+    /// [`builder_with`](Self::builder_with).
     ///
-    /// Fails at once if the URL is invalid or `wss://` (this client only
-    /// speaks plain TCP).
+    /// Fails at once if the URL is invalid, or `wss://` without the feature
+    /// `tls` ([`TlsError::NotEnabled`](crate::TlsError::NotEnabled)).
     ///
     /// ```no_run
     /// use rfc6455::tokio::reconnect::ReconnectingClient;
     ///
     /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
     /// let builder = ReconnectingClient::builder("ws://127.0.0.1:9001/chat")?;
-    /// assert!(ReconnectingClient::builder("wss://example.com/").is_err());
     /// # Ok(()) }
     /// ```
     pub fn builder(url: &str) -> Result<Builder, StreamError> {
-        if ClientRequest::new(url)?.is_tls() {
-            return Err(StreamError::Io(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "the reconnecting client speaks ws:// only (no TLS)",
-            )));
+        if ClientRequest::new(url)?.is_tls() && cfg!(not(feature = "tls")) {
+            return Err(crate::TlsError::NotEnabled.into());
         }
         let url = url.to_owned();
         Ok(Self::builder_with(move || ClientRequest::new(&url)))
@@ -818,6 +837,7 @@ impl ReconnectingClient {
                 max_attempts: None,
                 connect_timeout: Duration::from_secs(10),
                 hook: None,
+                tls: ClientTls::Default,
             },
         }
     }
@@ -1100,7 +1120,9 @@ fn attempt(
         watch.set(ConnectionState::Connecting { attempt });
         let connect = async {
             let request = (settings.request)()?;
-            let (mut ws, _response) = connect_with(request, settings.config.clone()).await?;
+            let tls = settings.tls.clone();
+            let (mut ws, _response) =
+                maybe_tls::connect(&request, settings.config.clone(), tls).await?;
             if let Some(hook) = &settings.hook {
                 hook(&mut ws).await?;
             }

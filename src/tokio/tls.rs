@@ -1,0 +1,124 @@
+//! `wss://` for the tokio adapter (features `tokio` and `tls`): a client
+//! with a config of your own, and a TLS server.
+
+use std::sync::Arc;
+
+use rustls::{ClientConfig, ServerConfig};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+
+use super::maybe_tls::{self, MaybeTlsStream};
+use super::{accept_with, WebSocketStream};
+use crate::client_tls::ClientTls;
+use crate::handshake::{AcceptOptions, ClientRequest, Refusal, Request, Response};
+use crate::{Config, StreamError};
+
+/// The stream of a connection accepted by [`accept_tls`]: tokio-rustls'
+/// server side over `S` (TCP by default).
+pub type TlsServerStream<S = TcpStream> = tokio_rustls::server::TlsStream<S>;
+
+/// Connects like [`connect_with`](super::connect_with), but a `wss://`
+/// URL uses `tls` (your roots, client certificate, ALPN...) instead of
+/// [`default_client_config`](crate::tls::default_client_config). A
+/// `ws://` URL still connects in plain TCP, as it says.
+///
+/// A certificate that is not trusted, or a server that does not speak
+/// TLS, gives [`StreamError::Tls`].
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use rfc6455::handshake::ClientRequest;
+/// use rfc6455::tls::{default_client_config, rustls};
+/// use rfc6455::{tokio::connect_tls, Config};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let tls: rustls::ClientConfig = (*default_client_config()?).clone();
+/// let request = ClientRequest::new("wss://example.com/socket")?.protocol("chat")?;
+/// let (mut ws, _response) = connect_tls(request, Config::default(), Arc::new(tls)).await?;
+/// ws.send("hello").await?;
+/// # Ok(()) }
+/// ```
+pub async fn connect_tls(
+    request: ClientRequest,
+    config: Config,
+    tls: Arc<ClientConfig>,
+) -> Result<(WebSocketStream<MaybeTlsStream>, Response), StreamError> {
+    maybe_tls::connect(&request, config, ClientTls::Config(tls)).await
+}
+
+/// Runs the server handshake over TLS, accepting any valid request: the
+/// TLS handshake, then the WebSocket one, on an accepted `stream`.
+///
+/// A client that does not speak TLS, or that rejects our certificate,
+/// gives [`StreamError::Tls`]. The TLS handshake itself has no deadline:
+/// wrap the call in `tokio::time::timeout` against clients that stall.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use rfc6455::tls::rustls;
+/// use rfc6455::tokio::accept_tls;
+///
+/// # async fn demo(tls: rustls::ServerConfig) -> Result<(), Box<dyn std::error::Error>> {
+/// let tls = Arc::new(tls); // your certificate chain and key
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:9443").await?;
+/// loop {
+///     let (tcp, _) = listener.accept().await?;
+///     let tls = tls.clone();
+///     tokio::spawn(async move {
+///         let mut ws = accept_tls(tcp, tls).await?;
+///         while let Some(message) = ws.recv_message().await? {
+///             ws.send(message).await?;
+///         }
+///         Ok::<_, rfc6455::StreamError>(())
+///     });
+/// }
+/// # }
+/// ```
+pub async fn accept_tls<S>(
+    stream: S,
+    tls: Arc<ServerConfig>,
+) -> Result<WebSocketStream<TlsServerStream<S>>, StreamError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    accept_tls_with(stream, tls, Config::default(), |_| {
+        Ok(AcceptOptions::default())
+    })
+    .await
+}
+
+/// Like [`accept_tls`], with a config and a `decide` hook as in
+/// [`accept_with`].
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use rfc6455::handshake::{AcceptOptions, Refusal};
+/// use rfc6455::{tokio::accept_tls_with, Config};
+///
+/// # async fn demo(tcp: tokio::net::TcpStream, tls: Arc<rfc6455::tls::rustls::ServerConfig>) -> Result<(), rfc6455::StreamError> {
+/// let ws = accept_tls_with(tcp, tls, Config::default(), |request| match request.path() {
+///     "/chat" => Ok(AcceptOptions::default()),
+///     _ => Err(Refusal::new(404)),
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
+pub async fn accept_tls_with<S, F>(
+    stream: S,
+    tls: Arc<ServerConfig>,
+    config: Config,
+    decide: F,
+) -> Result<WebSocketStream<TlsServerStream<S>>, StreamError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<AcceptOptions, Refusal>,
+{
+    let stream = TlsAcceptor::from(tls)
+        .accept(stream)
+        .await
+        .map_err(crate::tls::io_error)?;
+    accept_with(stream, config, decide)
+        .await
+        .map_err(crate::tls::stream_error)
+}
