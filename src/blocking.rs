@@ -34,9 +34,7 @@ pub use maybe_tls::MaybeTlsStream;
 #[cfg(feature = "tls")]
 pub use tls::{accept_tls, accept_tls_with, connect_tls, TlsServerStream};
 
-use crate::handshake::{
-    self, AcceptOptions, ClientRequest, Limits, Parsed, Refusal, Request, Response,
-};
+use crate::handshake::{self, AcceptOptions, ClientRequest, Parsed, Refusal, Request, Response};
 use crate::{
     CloseCode, Config, Connection, Event, Extensions, Message, MessageKind, Role, State,
     StreamError,
@@ -212,13 +210,23 @@ impl<S: Transport> WebSocket<S> {
     where
         F: FnOnce(&Request) -> Result<AcceptOptions, Refusal>,
     {
-        let limits = Limits::default();
+        let deadline = Deadline::start(&config);
         let mut buf = Vec::new();
         let (request, consumed) = loop {
-            match handshake::parse_request(&buf, &limits) {
+            match handshake::parse_request(&buf, &config.handshake_limits) {
                 Ok(Parsed::Complete(request, consumed)) => break (request, consumed),
-                Ok(Parsed::Partial) => read_more(&mut stream, &mut buf)?,
+                Ok(Parsed::Partial) => match deadline.read_more(&mut stream, &mut buf) {
+                    Err(StreamError::HandshakeTimeout) => {
+                        // A slow or silent client: say so, briefly, and go.
+                        let _ = stream.set_write_timeout(Some(GRACE));
+                        let _ = stream.write_all(&handshake::reject(408, &[], b""));
+                        let _ = stream.shutdown_write();
+                        return Err(StreamError::HandshakeTimeout);
+                    }
+                    other => other?,
+                },
                 Err(e) => {
+                    let _ = stream.set_write_timeout(Some(GRACE));
                     let _ = stream.write_all(&e.response());
                     return Err(e.into());
                 }
@@ -231,15 +239,14 @@ impl<S: Transport> WebSocket<S> {
                     let _ = stream.write_all(&handshake::reject(500, &[], b""));
                     StreamError::Io(io::Error::new(io::ErrorKind::InvalidInput, e))
                 })?;
-                stream.write_all(&response)?;
-                stream.flush()?;
+                deadline.write_all(&mut stream, &response)?;
+                Deadline::disarm(&mut stream)?;
                 let mut conn = Connection::with_extensions(Role::Server, config, &extensions);
                 conn.recv(&buf[consumed..]);
                 Ok(WebSocket::from_connection(stream, conn))
             }
             Err(refusal) => {
-                stream.write_all(&refusal.encode())?;
-                stream.flush()?;
+                deadline.write_all(&mut stream, &refusal.encode())?;
                 Err(StreamError::Refused {
                     status: refusal.status,
                 })
@@ -254,20 +261,20 @@ impl<S: Transport> WebSocket<S> {
         request: &ClientRequest,
         config: Config,
     ) -> Result<(WebSocket<S>, Response), StreamError> {
+        let deadline = Deadline::start(&config);
         let request = Extensions::offer(request.clone(), &config)?;
-        stream.write_all(&request.encode())?;
-        stream.flush()?;
-        let limits = Limits::default();
+        deadline.write_all(&mut stream, &request.encode())?;
         let mut buf = Vec::new();
         loop {
-            match request.parse_response(&buf, &limits)? {
+            match request.parse_response(&buf, &config.handshake_limits)? {
                 Parsed::Complete(response, consumed) => {
+                    Deadline::disarm(&mut stream)?;
                     let extensions = Extensions::from_response(&response, &config)?;
                     let mut conn = Connection::with_extensions(Role::Client, config, &extensions);
                     conn.recv(&buf[consumed..]);
                     return Ok((WebSocket::from_connection(stream, conn), response));
                 }
-                Parsed::Partial => read_more(&mut stream, &mut buf)?,
+                Parsed::Partial => deadline.read_more(&mut stream, &mut buf)?,
             }
         }
     }
@@ -351,7 +358,9 @@ impl<S: Transport> WebSocket<S> {
     /// second call does nothing.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), StreamError> {
         self.conn.close(code, reason)?;
-        self.flush()
+        // A peer that does not read must not block us past the close
+        // timeout.
+        self.flush_bounded()
     }
 
     /// Writes every queued byte.
@@ -480,24 +489,80 @@ fn is_timeout(e: &io::Error) -> bool {
     )
 }
 
-/// Reads handshake bytes; the parser bounds how many it will take.
-fn read_more<S: Read>(stream: &mut S, buf: &mut Vec<u8>) -> Result<(), StreamError> {
-    let mut chunk = [0u8; 2048];
-    loop {
-        match stream.read(&mut chunk) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "connection closed during the handshake",
-                )
-                .into())
-            }
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                return Ok(());
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
+/// After the handshake deadline, how long a server still tries to tell a
+/// slow client why it is being dropped.
+const GRACE: Duration = Duration::from_millis(500);
+
+/// The opening handshake's time budget: every read and write gets what is
+/// left of [`Config::handshake_timeout`], so trickled bytes cannot stretch
+/// it.
+struct Deadline(Instant);
+
+impl Deadline {
+    fn start(config: &Config) -> Deadline {
+        Deadline(config.handshake_deadline(Instant::now()))
+    }
+
+    /// Bounds the stream's next reads and writes by the time left.
+    fn arm<S: Transport>(&self, stream: &mut S) -> Result<(), StreamError> {
+        let left = self.0.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(StreamError::HandshakeTimeout);
         }
+        stream.set_read_timeout(Some(left))?;
+        stream.set_write_timeout(Some(left))?;
+        Ok(())
+    }
+
+    /// Lifts the bounds once the handshake is done: the connection's own
+    /// timers take over.
+    fn disarm<S: Transport>(stream: &mut S) -> Result<(), StreamError> {
+        stream.set_read_timeout(None)?;
+        stream.set_write_timeout(None)?;
+        Ok(())
+    }
+
+    fn write_all<S: Transport>(&self, stream: &mut S, bytes: &[u8]) -> Result<(), StreamError> {
+        self.arm(stream)?;
+        stream
+            .write_all(bytes)
+            .and_then(|()| stream.flush())
+            .map_err(timed_out)
+    }
+
+    /// Reads handshake bytes; the parser bounds how many it will take.
+    fn read_more<S: Transport>(
+        &self,
+        stream: &mut S,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), StreamError> {
+        let mut chunk = [0u8; 2048];
+        loop {
+            self.arm(stream)?;
+            match stream.read(&mut chunk) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "connection closed during the handshake",
+                    )
+                    .into())
+                }
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(timed_out(e)),
+            }
+        }
+    }
+}
+
+/// A handshake read or write that hit the deadline is a handshake timeout.
+fn timed_out(e: io::Error) -> StreamError {
+    if is_timeout(&e) {
+        StreamError::HandshakeTimeout
+    } else {
+        StreamError::Io(e)
     }
 }

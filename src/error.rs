@@ -110,6 +110,13 @@ pub enum Error {
         /// The size the message would have reached.
         len: u64,
     },
+    /// A fragmented message carried more than `Config::max_empty_fragments`
+    /// non-final frames without payload, a flood that costs the peer a few
+    /// bytes each and never completes a message: close code 1008.
+    TooManyEmptyFragments {
+        /// The configured limit.
+        limit: usize,
+    },
     /// The transport closed before the closing handshake: 1006, not sent.
     AbnormalClosure,
     /// No byte arrived within the pong timeout after a keepalive ping:
@@ -131,6 +138,7 @@ impl Error {
             Error::FrameTooLarge { .. } | Error::MessageTooLarge { .. } => {
                 CloseCode::MESSAGE_TOO_BIG
             }
+            Error::TooManyEmptyFragments { .. } => CloseCode::POLICY_VIOLATION,
             Error::AbnormalClosure | Error::CloseTimeout => CloseCode::ABNORMAL,
             Error::KeepaliveTimeout => CloseCode::INTERNAL_ERROR,
         }
@@ -145,6 +153,7 @@ impl Error {
             Error::InvalidCompressedData => "invalid compressed data",
             Error::FrameTooLarge { .. } => "frame too large",
             Error::MessageTooLarge { .. } => "message too large",
+            Error::TooManyEmptyFragments { .. } => "too many empty fragments",
             Error::KeepaliveTimeout => "keepalive timeout",
             Error::AbnormalClosure | Error::CloseTimeout => "",
         }
@@ -171,6 +180,10 @@ impl fmt::Display for Error {
                     "message of at least {len} bytes exceeds max_message_size"
                 )
             }
+            Error::TooManyEmptyFragments { limit } => write!(
+                f,
+                "more than {limit} empty non-final fragments in one message (max_empty_fragments)"
+            ),
             Error::AbnormalClosure => f.write_str(
                 "connection closed without a closing handshake (RFC 6455 §7.1.5, code 1006)",
             ),

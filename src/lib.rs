@@ -68,16 +68,15 @@
 //!
 //! ## Security and limits
 //!
-//! Every buffer is bounded: the handshake by [`handshake::Limits`] (8 KiB,
-//! 64 headers), frames and messages by [`Config::max_frame_size`] (16 MiB)
-//! and [`Config::max_message_size`] (64 MiB, summed over fragments),
-//! control frames by the RFC's 125 bytes. A peer that passes a limit gets
-//! close code 1009 before its payload is buffered. Pongs to a peer that
-//! does not read are coalesced, so a ping flood cannot grow the send
-//! queue. The close timeout (5 s) bounds the closing handshake; keepalive
-//! ([`Config::keepalive`]) detects dead peers.
+//! Every buffer and every wait is bounded, and every bound has a default
+//! chosen for a public server: the handshake (10 s, 8 KiB, 64 headers),
+//! frames (16 MiB), messages (64 MiB, also while inflating), empty
+//! fragments (64 per message), pongs to a peer that does not read, the
+//! closing handshake (5 s), and dead peers through keepalive. The chapter
+//! [`security`] lists each with what it stops and how to change it.
 
-#![forbid(unsafe_code)]
+// Denied everywhere but `frame::simd`, the one module allowed to opt out.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod blocking;
@@ -91,6 +90,7 @@ mod extensions;
 pub mod frame;
 pub mod handshake;
 mod parsed;
+pub mod security;
 mod stream_error;
 #[cfg(feature = "tls")]
 pub mod tls;

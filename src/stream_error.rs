@@ -25,6 +25,10 @@ pub enum StreamError {
         /// The HTTP status sent.
         status: u16,
     },
+    /// The opening handshake did not complete within
+    /// [`Config::handshake_timeout`](crate::Config::handshake_timeout); a
+    /// server answered HTTP 408 before closing.
+    HandshakeTimeout,
     /// The connection is closed; nothing more will come.
     Closed,
 }
@@ -38,6 +42,9 @@ impl fmt::Display for StreamError {
             StreamError::Protocol(e) => write!(f, "connection failed: {e}"),
             StreamError::Send(e) => write!(f, "cannot send: {e}"),
             StreamError::Refused { status } => write!(f, "handshake refused with HTTP {status}"),
+            StreamError::HandshakeTimeout => {
+                f.write_str("the opening handshake did not complete within handshake_timeout")
+            }
             StreamError::Closed => f.write_str("the connection is closed"),
         }
     }
@@ -51,7 +58,9 @@ impl std::error::Error for StreamError {
             StreamError::Tls(e) => Some(e),
             StreamError::Protocol(e) => Some(e),
             StreamError::Send(e) => Some(e),
-            StreamError::Refused { .. } | StreamError::Closed => None,
+            StreamError::Refused { .. } | StreamError::HandshakeTimeout | StreamError::Closed => {
+                None
+            }
         }
     }
 }

@@ -5,6 +5,9 @@
 //! in many reads, with a character cut anywhere, so validation has to carry
 //! an incomplete character from one piece to the next and still reject a
 //! byte the moment no continuation could make it valid.
+//!
+//! The bulk of the work is [`simdutf8`]'s, which picks SIMD code for the
+//! CPU at run time; the streaming and fail-fast rules are ours.
 
 use std::fmt;
 use std::ops::Deref;
@@ -65,7 +68,9 @@ impl Utf8Validator {
                 return Ok(()); // `data` was used up and the character is still open
             }
         }
-        match std::str::from_utf8(data) {
+        // simdutf8's `compat` flavour reports errors exactly as std does
+        // (`valid_up_to`, `error_len`), several times faster on long text.
+        match simdutf8::compat::from_utf8(data) {
             Ok(_) => Ok(()),
             // `error_len() == None` means the input ended inside a character
             // whose bytes so far are a valid prefix: keep them for later.

@@ -51,7 +51,9 @@ fn message_limit_counts_all_fragments() {
 
 #[test]
 fn endless_empty_fragments_do_not_grow_memory() {
-    let mut server = Connection::new(Role::Server, Config::default());
+    // Even with the count limit lifted, each empty fragment costs nothing.
+    let config = Config::default().max_empty_fragments(usize::MAX);
+    let mut server = Connection::new(Role::Server, config);
     server.recv(&client_frame(0x2, false, b""));
     let empty = client_frame(0x0, false, b"");
     for _ in 0..100_000 {
@@ -59,6 +61,30 @@ fn endless_empty_fragments_do_not_grow_memory() {
         assert_eq!(server.poll_event(), Ok(None));
     }
     assert!(server.read_buf().capacity() < 64 * 1024);
+}
+
+#[test]
+fn empty_fragments_past_the_limit_fail_with_1008() {
+    let config = Config::default().max_empty_fragments(3);
+    let mut input = client_frame(0x1, false, b"");
+    for _ in 0..3 {
+        input.extend(client_frame(0x0, false, b""));
+    }
+    let (_, error, out) = server_reacts(config.clone(), &input);
+    assert_eq!(error, Some(Error::TooManyEmptyFragments { limit: 3 }));
+    assert_eq!(sent_close_code(&out), Some(1008));
+    // The count is per message: three empty ones in each of two messages
+    // are fine.
+    let mut input = Vec::new();
+    for _ in 0..2 {
+        input.extend(client_frame(0x2, false, b""));
+        input.extend(client_frame(0x0, false, b""));
+        input.extend(client_frame(0x0, false, b""));
+        input.extend(client_frame(0x0, true, b"x"));
+    }
+    let (events, error, _) = server_reacts(config, &input);
+    assert_eq!(error, None);
+    assert_eq!(events.len(), 2);
 }
 
 #[test]

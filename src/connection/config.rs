@@ -36,6 +36,11 @@ pub struct Config {
     /// The largest message accepted, summed over its fragments. Default
     /// 64 MiB. Past it: close 1009.
     pub max_message_size: usize,
+    /// Most non-final data frames without payload accepted in one message.
+    /// Default 64. Such frames cost a peer 6 bytes each and never grow the
+    /// message, so no size limit ends a stream of them (the CPU attack of
+    /// endless empty continuations); past the limit: close 1008.
+    pub max_empty_fragments: usize,
     /// Answer each ping with a pong automatically. Default `true`.
     pub auto_pong: bool,
     /// How long to wait for the peer's close frame after sending ours, and
@@ -58,6 +63,14 @@ pub struct Config {
     /// server when the peer offers it. Default `None` (off).
     #[cfg(feature = "deflate")]
     pub deflate: Option<crate::deflate::DeflateConfig>,
+    /// How long the adapters give the opening handshake, from the first
+    /// byte read (server) or the connect (client) to the complete head.
+    /// Default 10 s. Ends slowloris peers that trickle a request; a server
+    /// answers them with HTTP 408.
+    pub handshake_timeout: Duration,
+    /// Size and field-count bounds on the handshake head the adapters
+    /// read. Default 8 KiB and 64 fields; past them a server answers 431.
+    pub handshake_limits: crate::handshake::Limits,
 }
 
 impl Default for Config {
@@ -65,6 +78,7 @@ impl Default for Config {
         Config {
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
+            max_empty_fragments: 64,
             auto_pong: true,
             close_timeout: Duration::from_secs(5),
             ping_interval: None,
@@ -73,6 +87,8 @@ impl Default for Config {
             send_high_water: 64 * 1024,
             #[cfg(feature = "deflate")]
             deflate: None,
+            handshake_timeout: Duration::from_secs(10),
+            handshake_limits: crate::handshake::Limits::default(),
         }
     }
 }
@@ -87,6 +103,33 @@ impl Config {
     /// Sets [`Config::max_message_size`].
     pub fn max_message_size(mut self, bytes: usize) -> Config {
         self.max_message_size = bytes;
+        self
+    }
+
+    /// When a handshake started at `now` runs out of time. A timeout too
+    /// large to add (say `Duration::MAX`, meaning "never") gives a deadline
+    /// decades away instead of overflowing.
+    pub(crate) fn handshake_deadline(&self, now: std::time::Instant) -> std::time::Instant {
+        const DECADES: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+        now.checked_add(self.handshake_timeout)
+            .unwrap_or_else(|| now + DECADES)
+    }
+
+    /// Sets [`Config::max_empty_fragments`].
+    pub fn max_empty_fragments(mut self, frames: usize) -> Config {
+        self.max_empty_fragments = frames;
+        self
+    }
+
+    /// Sets [`Config::handshake_timeout`].
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Config {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::handshake_limits`].
+    pub fn handshake_limits(mut self, limits: crate::handshake::Limits) -> Config {
+        self.handshake_limits = limits;
         self
     }
 

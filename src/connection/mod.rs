@@ -112,6 +112,7 @@ impl Connection {
                 role,
                 config.max_frame_size,
                 config.max_message_size,
+                config.max_empty_fragments,
                 inflater,
             ),
             outgoing: Outgoing::default(),
@@ -419,7 +420,7 @@ impl Connection {
             frame.encode(&mut payload);
         }
         let mask = self.mask_key();
-        self.outgoing.drop_deferred_pong();
+        self.outgoing.release_deferred_pong();
         let len = payload.len() as u64;
         self.outgoing
             .push_frame(FrameHeader::new(OpCode::Close, len), payload.freeze(), mask);

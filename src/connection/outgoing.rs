@@ -93,9 +93,12 @@ impl Outgoing {
         }
     }
 
-    /// Drops a held pong: nothing may follow a close frame.
-    pub(crate) fn drop_deferred_pong(&mut self) {
-        self.deferred_pong = None;
+    /// Queues a held pong now, ahead of a close frame: nothing may follow
+    /// the close, and the ping it answers came before it.
+    pub(crate) fn release_deferred_pong(&mut self) {
+        if let Some(pong) = self.deferred_pong.take() {
+            self.push_encoded(&pong);
+        }
     }
 
     fn push_encoded(&mut self, frame: &[u8]) {
@@ -125,9 +128,7 @@ impl Outgoing {
         if self.tail.capacity() > SHRINK_ABOVE {
             self.tail = BytesMut::new();
         }
-        if let Some(pong) = self.deferred_pong.take() {
-            self.push_encoded(&pong);
-        }
+        self.release_deferred_pong();
     }
 }
 

@@ -49,6 +49,9 @@ pub(crate) struct Receiver {
     role: Role,
     max_frame_size: usize,
     max_message_size: usize,
+    max_empty_fragments: usize,
+    /// Non-final frames without payload in the message in progress.
+    empty_fragments: usize,
     buf: BytesMut,
     frame: Option<FrameInProgress>,
     message: Option<Assembly>,
@@ -66,12 +69,15 @@ impl Receiver {
         role: Role,
         max_frame_size: usize,
         max_message_size: usize,
+        max_empty_fragments: usize,
         inflater: Option<Inflater>,
     ) -> Receiver {
         Receiver {
             role,
             max_frame_size,
             max_message_size,
+            max_empty_fragments,
+            empty_fragments: 0,
             buf: BytesMut::new(),
             frame: None,
             message: None,
@@ -220,12 +226,18 @@ impl Receiver {
         header: FrameHeader,
         payload: BytesMut,
     ) -> Result<Option<Incoming>, Error> {
+        let empty_fragment = payload.is_empty() && !header.fin;
         let (kind, so_far) = match header.opcode {
             OpCode::Ping => return Ok(Some(Incoming::Ping(payload.freeze()))),
             OpCode::Pong => return Ok(Some(Incoming::Pong(payload.freeze()))),
             OpCode::Close => return Ok(Some(Incoming::Close(payload.freeze()))),
             OpCode::Text => (MessageKind::Text, None),
             OpCode::Binary => (MessageKind::Binary, None),
+            // Nothing to append: the message in progress stays as it is.
+            OpCode::Continuation if empty_fragment => {
+                self.count_empty_fragment()?;
+                return Ok(None);
+            }
             // `check_header` let a continuation through only with a
             // message in progress.
             OpCode::Continuation | OpCode::Reserved(_) => match self.message.take() {
@@ -246,13 +258,29 @@ impl Receiver {
             }
         };
         if header.fin {
+            self.empty_fragments = 0;
             return self.complete(kind, body.freeze()).map(Some);
+        }
+        if empty_fragment {
+            self.count_empty_fragment()?;
         }
         self.message = Some(Assembly {
             kind,
             payload: body,
         });
         Ok(None)
+    }
+
+    /// Counts a non-final frame that carried nothing; too many of them in
+    /// one message is a flood, not a message.
+    fn count_empty_fragment(&mut self) -> Result<(), Error> {
+        self.empty_fragments += 1;
+        if self.empty_fragments > self.max_empty_fragments {
+            return Err(Error::TooManyEmptyFragments {
+                limit: self.max_empty_fragments,
+            });
+        }
+        Ok(())
     }
 
     /// Inflates one frame of a compressed message onto `body`, checking

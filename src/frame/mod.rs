@@ -6,6 +6,7 @@
 mod header;
 mod mask;
 mod opcode;
+mod simd;
 
 pub use header::{FrameHeader, MAX_HEADER_LEN, RSV1, RSV2, RSV3};
 pub use mask::{apply_mask, apply_mask_bytewise};

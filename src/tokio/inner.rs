@@ -300,6 +300,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         if self.finished {
             return Poll::Ready(Ok(()));
         }
+        if !self.conn.state().is_open() {
+            // Closing: a peer that does not read must not hold us past the
+            // close timeout. Once it passes, nothing is left to write and
+            // the next `recv` reports the timeout.
+            self.poll_timers(cx);
+            if self.conn.should_shutdown() {
+                return Poll::Ready(Ok(()));
+            }
+        }
         ready!(self.poll_write_queued(cx, side))?;
         Poll::Ready(Ok(()))
     }

@@ -2,7 +2,7 @@
 //! `AsyncRead + AsyncWrite` stream.
 //!
 //! Like the blocking adapter it only moves bytes, wakers and timers; the
-//! [`Connection`](crate::Connection) makes every protocol decision.
+//! [`Connection`] makes every protocol decision.
 //!
 //! - **Cancel-safe**: all state lives in the stream, so `recv()` can sit in
 //!   a `select!` loop and lose nothing when another branch wins.
@@ -45,10 +45,13 @@ mod stream;
 #[cfg(feature = "tls")]
 mod tls;
 
+use std::future::Future;
 use std::io;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
 
 pub use maybe_tls::MaybeTlsStream;
 pub use split::{WebSocketReader, WebSocketWriter};
@@ -56,9 +59,7 @@ pub use stream::WebSocketStream;
 #[cfg(feature = "tls")]
 pub use tls::{accept_tls, accept_tls_with, connect_tls, TlsServerStream};
 
-use crate::handshake::{
-    self, AcceptOptions, ClientRequest, Limits, Parsed, Refusal, Request, Response,
-};
+use crate::handshake::{self, AcceptOptions, ClientRequest, Parsed, Refusal, Request, Response};
 use crate::{Config, Connection, Event, Extensions, Message, Role, StreamError};
 
 /// Connects to a `ws://` or `wss://` URL over TCP with the default
@@ -91,20 +92,23 @@ pub async fn client<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let deadline = Instant::from_std(config.handshake_deadline(std::time::Instant::now()));
     let request = Extensions::offer(request.clone(), &config)?;
-    stream.write_all(&request.encode()).await?;
-    stream.flush().await?;
-    let limits = Limits::default();
+    within(deadline, async {
+        stream.write_all(&request.encode()).await?;
+        stream.flush().await
+    })
+    .await??;
     let mut buf = Vec::new();
     loop {
-        match request.parse_response(&buf, &limits)? {
+        match request.parse_response(&buf, &config.handshake_limits)? {
             Parsed::Complete(response, used) => {
                 let extensions = Extensions::from_response(&response, &config)?;
                 let mut conn = Connection::with_extensions(Role::Client, config, &extensions);
                 conn.recv(&buf[used..]);
                 return Ok((WebSocketStream::from_connection(stream, conn), response));
             }
-            Parsed::Partial => read_more(&mut stream, &mut buf).await?,
+            Parsed::Partial => within(deadline, read_more(&mut stream, &mut buf)).await??,
         }
     }
 }
@@ -128,12 +132,21 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<AcceptOptions, Refusal>,
 {
-    let limits = Limits::default();
+    let deadline = Instant::from_std(config.handshake_deadline(std::time::Instant::now()));
     let mut buf = Vec::new();
     let (request, used) = loop {
-        match handshake::parse_request(&buf, &limits) {
+        match handshake::parse_request(&buf, &config.handshake_limits) {
             Ok(Parsed::Complete(request, used)) => break (request, used),
-            Ok(Parsed::Partial) => read_more(&mut stream, &mut buf).await?,
+            Ok(Parsed::Partial) => match within(deadline, read_more(&mut stream, &mut buf)).await {
+                Ok(read) => read?,
+                Err(timeout) => {
+                    // A slow or silent client: say so, briefly, and go.
+                    let refusal = handshake::reject(408, &[], b"");
+                    let _ = within(deadline + GRACE, stream.write_all(&refusal)).await;
+                    let _ = within(deadline + GRACE, stream.shutdown()).await;
+                    return Err(timeout);
+                }
+            },
             Err(e) => {
                 let _ = stream.write_all(&e.response()).await;
                 let _ = stream.shutdown().await;
@@ -154,8 +167,11 @@ where
                     )));
                 }
             };
-            stream.write_all(&response).await?;
-            stream.flush().await?;
+            within(deadline, async {
+                stream.write_all(&response).await?;
+                stream.flush().await
+            })
+            .await??;
             let mut conn = Connection::with_extensions(Role::Server, config, &extensions);
             conn.recv(&buf[used..]);
             Ok(WebSocketStream::from_connection(stream, conn))
@@ -168,6 +184,17 @@ where
             })
         }
     }
+}
+
+/// After the handshake deadline, how long a server still tries to tell a
+/// slow client why it is being dropped.
+const GRACE: Duration = Duration::from_millis(500);
+
+/// Runs `step` unless `deadline` passes first.
+async fn within<T>(deadline: Instant, step: impl Future<Output = T>) -> Result<T, StreamError> {
+    tokio::time::timeout_at(deadline, step)
+        .await
+        .map_err(|_| StreamError::HandshakeTimeout)
 }
 
 /// Reads handshake bytes; the parser bounds how many it will take.

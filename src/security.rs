@@ -1,0 +1,146 @@
+//! # Security and limits
+//!
+//! A server on the open internet meets peers that are broken or hostile.
+//! This chapter lists every bound the crate applies, its default, what it
+//! protects against and how to change it. Every limit fails with a typed
+//! error naming the rule and, once the WebSocket is open, a close frame
+//! with the matching code; before that, an HTTP status.
+//!
+//! The numbers below are the defaults of [`Config`](crate::Config) and
+//! [`Limits`](crate::handshake::Limits); `tests/hostile.rs` attacks each
+//! one over real sockets, against both adapters.
+//!
+//! ## Opening handshake
+//!
+//! | Setting | Default | Protects against | On violation |
+//! |---|---|---|---|
+//! | [`Config::handshake_timeout`](crate::Config::handshake_timeout) | 10 s | slowloris: a request trickled a byte at a time, or a silent connection, holding a slot | HTTP 408, [`StreamError::HandshakeTimeout`](crate::StreamError::HandshakeTimeout) |
+//! | [`Limits::max_size`](crate::handshake::Limits::max_size) (in [`Config::handshake_limits`](crate::Config::handshake_limits)) | 8 KiB | an endless or oversized head | HTTP 431, [`handshake::Error::RequestTooLarge`](crate::handshake::Error::RequestTooLarge) |
+//! | [`Limits::max_headers`](crate::handshake::Limits::max_headers) | 64 fields | a header flood that costs parse time | HTTP 431, [`handshake::Error::TooManyHeaders`](crate::handshake::Error::TooManyHeaders) |
+//!
+//! The deadline covers the whole handshake, not each read: bytes arriving
+//! slowly do not extend it. The parser never looks past `max_size` bytes,
+//! so the buffer holding the head is bounded too. Origin checks are yours
+//! to make in the `accept_with` hook (browsers send `Origin`; other clients
+//! can send anything), with [`Refusal`](crate::handshake::Refusal) to
+//! answer 403.
+//!
+//! ## Frames and messages
+//!
+//! | Setting | Default | Protects against | On violation |
+//! |---|---|---|---|
+//! | [`Config::max_frame_size`](crate::Config::max_frame_size) | 16 MiB | a header announcing a huge payload | close 1009, checked on the header, before any payload is buffered |
+//! | [`Config::max_message_size`](crate::Config::max_message_size) | 64 MiB | a message growing without end over many fragments; a compressed message inflating without end (a "zip bomb") | close 1009, checked as fragments arrive and as the message inflates |
+//! | [`Config::max_empty_fragments`](crate::Config::max_empty_fragments) | 64 per message | endless empty continuation frames: each costs the peer 6 bytes and us a little CPU, never growing the message, so no size limit ends them | close 1008 |
+//!
+//! Rules of RFC 6455 that need no setting:
+//!
+//! - A 64-bit length with its top bit set, reserved bits without a
+//!   negotiated extension, reserved opcodes, fragmented or oversized
+//!   (over 125 bytes) control frames, an unmasked frame from a client or a
+//!   masked one from a server, a continuation with no message in progress:
+//!   close 1002.
+//! - Text that is not UTF-8 fails as soon as the first invalid byte
+//!   arrives, even in the middle of a frame, not when the message ends:
+//!   close 1007. So does a close reason that is not UTF-8, and compressed
+//!   data that does not inflate.
+//! - Invalid close codes (0–999, 1004–1006, 1015, 1016–2999) in a peer's
+//!   close frame: close 1002.
+//!
+//! A connection holds at most one frame header, the message being
+//! assembled (bounded by `max_message_size`) and the bytes of one read:
+//! about `max_message_size + max_frame_size` in the worst case. Lower both
+//! for a server with many connections and small messages:
+//!
+//! ```
+//! use rfc6455::Config;
+//!
+//! // A chat server: no message needs more than 64 KiB.
+//! let config = Config::default()
+//!     .max_frame_size(64 * 1024)
+//!     .max_message_size(64 * 1024);
+//! # assert_eq!(config.max_message_size, 65536);
+//! ```
+//!
+//! After a large message the receive buffer is given back once it is
+//! empty (anything above 64 KiB), so one burst does not pin memory for the
+//! rest of a long-lived connection.
+//!
+//! ## Sending, backpressure and floods
+//!
+//! | Setting | Default | Protects against | On violation |
+//! |---|---|---|---|
+//! | [`Config::send_high_water`](crate::Config::send_high_water) | 64 KiB | a peer that does not read while we send (a slow consumer): the async adapter's `feed` and `Sink::poll_ready` wait while more is queued | waits; never drops data |
+//! | [`Config::max_send_queue`](crate::Config::max_send_queue) | none | the same, as a hard cap for code that must not wait (a broadcast loop) | [`SendError::QueueFull`](crate::SendError::QueueFull), nothing queued |
+//! | pong queue bound (fixed) | 64 KiB | a ping flood from a peer that does not read our pongs | past it only the newest pong is kept (RFC 6455 §5.5.3 allows answering the latest ping only) |
+//!
+//! Nothing is ever dropped silently: a send either queues the whole
+//! message, waits, or returns an error saying why. To drop a client that
+//! cannot keep up, bound the wait and close it yourself, as
+//! `examples/chat` does:
+//!
+//! ```no_run
+//! # #[cfg(feature = "tokio")]
+//! # async fn demo(
+//! #     mut ws: rfc6455::tokio::WebSocketStream<tokio::net::TcpStream>,
+//! #     update: bytes::Bytes,
+//! # ) -> Result<(), rfc6455::StreamError> {
+//! use std::time::Duration;
+//! use rfc6455::{CloseCode, Message};
+//!
+//! let patience = Duration::from_secs(2);
+//! if tokio::time::timeout(patience, ws.feed(Message::Binary(update))).await.is_err() {
+//!     ws.close(CloseCode::POLICY_VIOLATION, "too slow").await?;
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! With the blocking adapter, set a write timeout on the stream
+//! ([`Transport::set_write_timeout`](crate::blocking::Transport::set_write_timeout)
+//! through `get_mut()`): a send that times out returns the I/O error and
+//! keeps the unwritten bytes queued.
+//!
+//! ## Timers
+//!
+//! | Setting | Default | Protects against | On violation |
+//! |---|---|---|---|
+//! | [`Config::close_timeout`](crate::Config::close_timeout) | 5 s | a peer that never answers our close frame, or never reads it | the transport is closed; [`Error::CloseTimeout`](crate::Error::CloseTimeout) (1006, nothing more sent) |
+//! | [`Config::ping_interval`](crate::Config::ping_interval) / [`Config::pong_timeout`](crate::Config::pong_timeout) | off / 10 s | a half-open TCP connection: the peer's host vanished and no FIN or RST will ever come | close 1011, [`Error::KeepaliveTimeout`](crate::Error::KeepaliveTimeout) |
+//!
+//! Keepalive is off by default because the right interval depends on the
+//! network in between (proxies and NATs drop idle flows after 30 s to a
+//! few minutes). A public server should turn it on:
+//!
+//! ```
+//! use std::time::Duration;
+//! use rfc6455::Config;
+//!
+//! let config = Config::default().keepalive(Duration::from_secs(20), Duration::from_secs(10));
+//! # assert_eq!(config.ping_interval, Some(Duration::from_secs(20)));
+//! ```
+//!
+//! Any byte from the peer counts as a sign of life, not only a pong, so a
+//! busy peer is never pinged needlessly.
+//!
+//! ## Compression
+//!
+//! permessage-deflate (feature `deflate`) is off unless configured. A
+//! compressed message is bounded by `max_message_size` as it inflates, in
+//! steps, so a small frame that would inflate to gigabytes fails with 1009
+//! after at most `max_message_size` bytes of output. Each compressing
+//! connection costs memory for its zlib state (about 420 KiB with a 15-bit
+//! window and context takeover; see `benches/README.md`): on a server with
+//! many connections, consider `server_no_context_takeover` and a smaller
+//! `server_max_window_bits` in
+//! `DeflateConfig`, or leave compression
+//! off.
+//!
+//! ## What is not bounded here
+//!
+//! - The number of connections: that is the listener's business (accept
+//!   rate, file descriptor limits).
+//! - The rate of small, valid messages: a peer may send as many as the
+//!   network carries. Rate-limit per connection in the application if it
+//!   matters.
+//! - TLS handshakes: with the `tls` feature, rustls has its own limits;
+//!   the WebSocket handshake timeout starts after TLS is set up.
