@@ -135,12 +135,16 @@
 //! `DeflateConfig`, or leave compression
 //! off.
 //!
-//! ## What is not bounded here
+//! ## What is left to the application, and TLS
 //!
 //! - The number of connections: that is the listener's business (accept
 //!   rate, file descriptor limits).
 //! - The rate of small, valid messages: a peer may send as many as the
 //!   network carries. Rate-limit per connection in the application if it
 //!   matters.
-//! - TLS handshakes: with the `tls` feature, rustls has its own limits;
-//!   the WebSocket handshake timeout starts after TLS is set up.
+//! - TLS itself: with the `tls` feature, rustls applies its own limits to
+//!   the TLS records. The TLS handshake shares
+//!   [`Config::handshake_timeout`](crate::Config::handshake_timeout): in the
+//!   tokio adapter it gets its own deadline before the WebSocket handshake
+//!   starts; in the blocking adapter it runs inside the WebSocket
+//!   handshake's reads and writes, under the same deadline.

@@ -221,6 +221,30 @@ fn blocking_plain_client_to_a_tls_server_is_a_tls_error_on_the_server() {
 }
 
 #[test]
+fn blocking_client_stalling_in_the_tls_handshake_times_out() {
+    bounded(|| {
+        let pki = pki();
+        let (listener, port) = blocking_listener();
+        let server = thread::spawn(move || {
+            let (tcp, _) = listener.accept().unwrap();
+            let config = Config::default().handshake_timeout(Duration::from_millis(300));
+            let started = std::time::Instant::now();
+            let result =
+                blocking::accept_tls_with(tcp, pki.server, config, |_| Ok(Default::default()));
+            (result.map(drop), started.elapsed())
+        });
+        // Connects and says nothing: no ClientHello ever comes.
+        let _silent = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (result, took) = server.join().unwrap();
+        assert!(
+            matches!(result, Err(StreamError::HandshakeTimeout)),
+            "{result:?}"
+        );
+        assert!(took < Duration::from_secs(3), "{took:?}");
+    });
+}
+
+#[test]
 fn tls_shutdown_write_sends_close_notify() {
     bounded(|| {
         let pki = pki();
@@ -383,6 +407,55 @@ mod tokio_adapter {
         assert!(timeout(LIMIT, connect(&url)).await.unwrap().is_err());
         let error = timeout(LIMIT, server).await.unwrap().unwrap().unwrap_err();
         assert!(is_rustls_error(&error), "{error:?}");
+    }
+
+    #[tokio::test]
+    async fn tokio_client_stalling_in_the_tls_handshake_times_out() {
+        let pki = pki();
+        let (listener, port) = listener().await;
+        let server =
+            tokio::spawn(async move {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let config = Config::default().handshake_timeout(Duration::from_millis(300));
+                let started = std::time::Instant::now();
+                let result = rfc6455::tokio::accept_tls_with(tcp, pki.server, config, |_| {
+                    Ok(Default::default())
+                })
+                .await;
+                (result.map(drop), started.elapsed())
+            });
+        // Connects and says nothing: no ClientHello ever comes.
+        let _silent = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let (result, took) = timeout(LIMIT, server).await.unwrap().unwrap();
+        assert!(
+            matches!(result, Err(StreamError::HandshakeTimeout)),
+            "{result:?}"
+        );
+        assert!(took < Duration::from_secs(3), "{took:?}");
+    }
+
+    #[tokio::test]
+    async fn tokio_connect_to_a_server_stalling_in_the_tls_handshake_times_out() {
+        let pki = pki();
+        let (listener, port) = listener().await;
+        // Accepts TCP and never answers the ClientHello.
+        let _server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            tokio::time::sleep(LIMIT).await;
+            drop(tcp);
+        });
+        let request = ClientRequest::new(&format!("wss://127.0.0.1:{port}/")).unwrap();
+        let config = Config::default().handshake_timeout(Duration::from_millis(300));
+        let result = timeout(LIMIT, connect_tls(request, config, pki.client))
+            .await
+            .unwrap();
+        assert!(
+            matches!(result, Err(StreamError::HandshakeTimeout)),
+            "{:?}",
+            result.err()
+        );
     }
 
     #[tokio::test]

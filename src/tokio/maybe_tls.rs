@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::{client, WebSocketStream};
+use super::{client, within, WebSocketStream};
 use crate::client_tls::ClientTls;
 use crate::handshake::{ClientRequest, Response};
 use crate::{Config, StreamError};
@@ -77,7 +77,10 @@ pub(crate) async fn connect(
     config: Config,
     tls: ClientTls,
 ) -> Result<(WebSocketStream<MaybeTlsStream>, Response), StreamError> {
-    let stream = MaybeTlsStream::open(request, tls).await?;
+    // TCP and TLS setup get the handshake timeout too: a server that
+    // accepts and then stalls must not hold a connect forever.
+    let deadline = config.handshake_deadline(std::time::Instant::now());
+    let stream = within(deadline.into(), MaybeTlsStream::open(request, tls)).await??;
     let result = client(stream, request, config).await;
     #[cfg(feature = "tls")]
     let result = result.map_err(crate::tls::stream_error);

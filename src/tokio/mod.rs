@@ -191,7 +191,10 @@ where
 const GRACE: Duration = Duration::from_millis(500);
 
 /// Runs `step` unless `deadline` passes first.
-async fn within<T>(deadline: Instant, step: impl Future<Output = T>) -> Result<T, StreamError> {
+pub(crate) async fn within<T>(
+    deadline: Instant,
+    step: impl Future<Output = T>,
+) -> Result<T, StreamError> {
     tokio::time::timeout_at(deadline, step)
         .await
         .map_err(|_| StreamError::HandshakeTimeout)

@@ -9,7 +9,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
 use super::maybe_tls::{self, MaybeTlsStream};
-use super::{accept_with, WebSocketStream};
+use super::{accept_with, within, WebSocketStream};
 use crate::client_tls::ClientTls;
 use crate::handshake::{AcceptOptions, ClientRequest, Refusal, Request, Response};
 use crate::{Config, StreamError};
@@ -51,8 +51,9 @@ pub async fn connect_tls(
 /// TLS handshake, then the WebSocket one, on an accepted `stream`.
 ///
 /// A client that does not speak TLS, or that rejects our certificate,
-/// gives [`StreamError::Tls`]. The TLS handshake itself has no deadline:
-/// wrap the call in `tokio::time::timeout` against clients that stall.
+/// gives [`StreamError::Tls`]. The TLS handshake and the WebSocket one
+/// each get [`Config::handshake_timeout`]; a client that stalls in either
+/// ends with [`StreamError::HandshakeTimeout`].
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -114,9 +115,11 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<AcceptOptions, Refusal>,
 {
-    let stream = TlsAcceptor::from(tls)
-        .accept(stream)
-        .await
+    // A client that stalls in the TLS handshake is bounded like one that
+    // stalls in the WebSocket handshake (no HTTP 408 is possible here).
+    let deadline = config.handshake_deadline(std::time::Instant::now());
+    let stream = within(deadline.into(), TlsAcceptor::from(tls).accept(stream))
+        .await?
         .map_err(crate::tls::io_error)?;
     accept_with(stream, config, decide)
         .await
