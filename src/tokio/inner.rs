@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::Instant;
 
-use bytes::Buf;
+use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 
@@ -183,8 +183,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             // Doubling for large frames; the core shrinks it back later.
             buf.reserve(buf.len().max(MIN_READ));
         }
-        let read = tokio::io::AsyncReadExt::read_buf(&mut self.io, buf);
-        std::pin::pin!(read).poll(cx)
+        let polled = {
+            let read = tokio::io::AsyncReadExt::read_buf(&mut self.io, &mut *buf);
+            std::pin::pin!(read).poll(cx)
+        };
+        if polled.is_pending() && buf.is_empty() {
+            // Idle: hold no read buffer while waiting. The next wake-up
+            // allocates a fresh one, which costs far less than keeping
+            // kilobytes per quiet connection.
+            *buf = BytesMut::new();
+        }
+        polled
     }
 
     /// Reports the time to the connection and sleeps until its next
