@@ -21,6 +21,8 @@
 #   SERVER_TIMEOUT   hard limit in seconds for the server role's wstest run (default 1800)
 #   CLIENT_TIMEOUT   hard limit in seconds for the client role's testee run (default 1800)
 #   EXPECTED         expectation file (default autobahn/expected.json)
+#   SEQUENTIAL=1     with `all`, run the roles one after the other (default: both
+#                    at once, each with its own wstest, ports and reports)
 #
 # Logs (gitignored): autobahn/wstest-{server,client}.log (wstest's own output,
 # read it when a case says "did not finish within N seconds"),
@@ -89,9 +91,11 @@ for r in "${ROLES[@]}"; do
     [ "$r" = client ] && [ -z "${CLIENT_CMD:-}" ] && need_build=1
 done
 if [ "$need_build" = 1 ] && [ "${SKIP_BUILD:-0}" != 1 ]; then
-    log "cargo build --release --features tokio,deflate --example autobahn_server --example autobahn_client"
+    # --all-features: the same build as the interop tests', so neither
+    # rebuilds the other's.
+    log "cargo build --release --all-features --example autobahn_server --example autobahn_client"
     t0=$(date +%s)
-    (cd "$ROOT" && cargo build --release --features tokio,deflate --example autobahn_server --example autobahn_client) ||
+    (cd "$ROOT" && cargo build --release --all-features --example autobahn_server --example autobahn_client) ||
         die "cargo build failed"
     log "build took $(( $(date +%s) - t0 ))s"
 fi
@@ -207,9 +211,36 @@ run_client() {
     log "client role took ${TOOK[client]}s"
 }
 
-for r in "${ROLES[@]}"; do
-    "run_$r"
-done
+if [ "${#ROLES[@]}" -gt 1 ] && [ "${SEQUENTIAL:-0}" != 1 ]; then
+    # Both roles at once: each wstest is single-threaded Python and is the
+    # bottleneck, so on two cores this halves the wall time. Ports, logs and
+    # report folders are per role; failures and times come back in files.
+    for r in "${ROLES[@]}"; do
+        (
+            PIDS=()
+            trap cleanup EXIT
+            "run_$r"
+            printf '%s\n' "${FAILURES[@]}" >"$HERE/reports/$r.failures"
+            echo "${TOOK[$r]:-}" >"$HERE/reports/$r.took"
+        ) &
+        PIDS+=("$!")
+    done
+    wait
+    for r in "${ROLES[@]}"; do
+        if [ ! -f "$HERE/reports/$r.failures" ]; then
+            FAILURES+=("$r: the role did not report")
+            continue
+        fi
+        while IFS= read -r f; do
+            if [ -n "$f" ]; then FAILURES+=("$f"); fi
+        done <"$HERE/reports/$r.failures"
+        TOOK[$r]=$(cat "$HERE/reports/$r.took" 2>/dev/null)
+    done
+else
+    for r in "${ROLES[@]}"; do
+        "run_$r"
+    done
+fi
 
 echo
 python3 "$HERE/summarize.py" --expected "$EXPECTED" --agent "$AGENT" "${ROLES[@]}"
