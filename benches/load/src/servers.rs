@@ -1,0 +1,189 @@
+//! The echo servers under test, each a minimal "read a message, send it
+//! back" loop. Each runs in its own child process, pinned to one core; the
+//! async ones on a current-thread tokio runtime.
+
+use std::io::{self, Write as _};
+use std::net::SocketAddr;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// A server the tool can start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// This crate's tokio adapter.
+    Rfc6455,
+    /// This crate's blocking adapter, a thread per connection.
+    Rfc6455Blocking,
+    /// tokio-tungstenite.
+    Tungstenite,
+    /// fastwebsockets (handshake done with rfc6455's sans-IO parser).
+    Fastwebsockets,
+    /// Plain TCP: length-prefixed messages, read whole, echoed.
+    Tcp,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Rfc6455,
+        Kind::Rfc6455Blocking,
+        Kind::Tungstenite,
+        Kind::Fastwebsockets,
+        Kind::Tcp,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Rfc6455 => "rfc6455",
+            Kind::Rfc6455Blocking => "rfc6455-blocking",
+            Kind::Tungstenite => "tokio-tungstenite",
+            Kind::Fastwebsockets => "fastwebsockets",
+            Kind::Tcp => "tcp",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Whether the client speaks WebSocket to it.
+    pub fn is_websocket(self) -> bool {
+        self != Kind::Tcp
+    }
+}
+
+/// Runs server `kind` on a free port of 127.0.0.1 until killed. Prints
+/// `ready PORT` on stdout once listening.
+pub fn run(kind: Kind) -> io::Result<()> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    if kind == Kind::Rfc6455Blocking {
+        return run_blocking(addr);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = TcpListener::bind(addr).await?;
+        announce_ready(listener.local_addr()?.port());
+        loop {
+            let (tcp, _) = listener.accept().await?;
+            tcp.set_nodelay(true)?;
+            // Errors end one connection quietly: the load generator drops
+            // its connections without a closing handshake.
+            match kind {
+                Kind::Rfc6455 => tokio::spawn(async move {
+                    let _ = echo_rfc6455(tcp).await;
+                }),
+                Kind::Tungstenite => tokio::spawn(async move {
+                    let _ = echo_tungstenite(tcp).await;
+                }),
+                Kind::Fastwebsockets => tokio::spawn(async move {
+                    let _ = echo_fastwebsockets(tcp).await;
+                }),
+                Kind::Tcp => tokio::spawn(async move {
+                    let _ = echo_tcp(tcp).await;
+                }),
+                Kind::Rfc6455Blocking => unreachable!(),
+            };
+        }
+    })
+}
+
+fn announce_ready(port: u16) {
+    let mut out = io::stdout();
+    let _ = writeln!(out, "ready {port}");
+    let _ = out.flush();
+}
+
+async fn echo_rfc6455(tcp: TcpStream) -> Result<(), rfc6455::StreamError> {
+    let mut ws = rfc6455::tokio::accept(tcp).await?;
+    while let Some(message) = ws.recv_message().await? {
+        ws.send(message).await?;
+    }
+    Ok(())
+}
+
+async fn echo_tungstenite(tcp: TcpStream) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    let mut ws = tokio_tungstenite::accept_async(tcp).await?;
+    while let Some(message) = ws.next().await {
+        let message = message?;
+        if message.is_text() || message.is_binary() {
+            ws.send(message).await?;
+        } else if message.is_close() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+async fn echo_fastwebsockets(mut tcp: TcpStream) -> Result<(), Box<dyn std::error::Error>> {
+    use fastwebsockets::{FragmentCollector, OpCode, Role, WebSocket};
+    use rfc6455::handshake::{parse_request, AcceptOptions, Limits, Parsed};
+    // fastwebsockets leaves the upgrade to hyper; without hyper, the sans-IO
+    // parser from this crate does it. Only the echo loop is measured.
+    let mut buf = Vec::with_capacity(1024);
+    let response = loop {
+        if tcp.read_buf(&mut buf).await? == 0 {
+            return Ok(());
+        }
+        match parse_request(&buf, &Limits::default())? {
+            Parsed::Complete(request, used) => {
+                if used != buf.len() {
+                    return Err("frames pipelined after the handshake".into());
+                }
+                break request.accept(&AcceptOptions::default())?;
+            }
+            Parsed::Partial => continue,
+        }
+    };
+    drop(buf);
+    tcp.write_all(&response).await?;
+    let mut ws = WebSocket::after_handshake(tcp, Role::Server);
+    ws.set_auto_close(true);
+    ws.set_auto_pong(true);
+    let mut ws = FragmentCollector::new(ws);
+    loop {
+        let frame = ws.read_frame().await?;
+        match frame.opcode {
+            OpCode::Close => return Ok(()),
+            OpCode::Text | OpCode::Binary => ws.write_frame(frame).await?,
+            _ => {}
+        }
+    }
+}
+
+/// The loopback reference: a 4-byte big-endian length, then the payload,
+/// read whole into a reused buffer and written back with its prefix.
+async fn echo_tcp(mut tcp: TcpStream) -> io::Result<()> {
+    let mut buf = Vec::new();
+    loop {
+        let len = match tcp.read_u32().await {
+            Ok(len) => len as usize,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        buf.clear();
+        buf.extend_from_slice(&(len as u32).to_be_bytes());
+        buf.resize(4 + len, 0);
+        tcp.read_exact(&mut buf[4..]).await?;
+        tcp.write_all(&buf).await?;
+    }
+}
+
+fn run_blocking(addr: SocketAddr) -> io::Result<()> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    announce_ready(listener.local_addr()?.port());
+    for stream in listener.incoming() {
+        let stream = stream?;
+        stream.set_nodelay(true)?;
+        std::thread::spawn(move || -> Result<(), rfc6455::StreamError> {
+            let mut ws = rfc6455::blocking::WebSocket::accept(stream)?;
+            while let Some(message) = ws.recv_message()? {
+                ws.send(message)?;
+            }
+            Ok(())
+        });
+    }
+    Ok(())
+}
