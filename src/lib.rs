@@ -75,7 +75,7 @@
 //! closing handshake (5 s), and dead peers through keepalive. The chapter
 //! [`security`] lists each with what it stops and how to change it.
 
-// Denied everywhere but `frame::simd`, the one module allowed to opt out.
+// Denied everywhere but `unchecked`, the one module allowed to opt out.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -97,6 +97,7 @@ pub mod tls;
 mod tls_error;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+mod unchecked;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame, MAX_REASON_LEN};

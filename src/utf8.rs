@@ -14,6 +14,8 @@ use std::ops::Deref;
 
 use bytes::Bytes;
 
+use crate::unchecked::ValidUtf8;
+
 /// The input is not UTF-8, or could never become UTF-8 with more bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Utf8Error;
@@ -141,41 +143,40 @@ fn sequence_len(lead: u8) -> usize {
 /// assert!(Utf8Bytes::try_from(bytes::Bytes::from_static(b"\xff")).is_err());
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Utf8Bytes(Bytes);
+pub struct Utf8Bytes(ValidUtf8);
 
 impl Utf8Bytes {
     /// An empty text.
     pub const fn new() -> Utf8Bytes {
-        Utf8Bytes(Bytes::new())
+        Utf8Bytes(ValidUtf8::from_static(""))
     }
 
     /// Wraps a static string without copying.
     pub const fn from_static(text: &'static str) -> Utf8Bytes {
-        Utf8Bytes(Bytes::from_static(text.as_bytes()))
+        Utf8Bytes(ValidUtf8::from_static(text))
     }
 
     /// Wraps bytes already checked to be UTF-8. Crate-internal: the checks
     /// live in the receive path.
     pub(crate) fn from_validated(bytes: Bytes) -> Utf8Bytes {
-        debug_assert!(std::str::from_utf8(&bytes).is_ok());
-        Utf8Bytes(bytes)
+        Utf8Bytes(ValidUtf8::checked_on_arrival(bytes))
     }
 
     /// The text.
+    #[inline]
     pub fn as_str(&self) -> &str {
-        // Every constructor validates, so this cannot fail; the check is
-        // std's fast validator and keeps the crate free of `unsafe`.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        // Checked once when made: reading costs nothing.
+        self.0.as_str()
     }
 
     /// The underlying bytes.
     pub fn as_bytes(&self) -> &Bytes {
-        &self.0
+        self.0.as_bytes()
     }
 
     /// Unwraps the bytes.
     pub fn into_bytes(self) -> Bytes {
-        self.0
+        self.0.into_bytes()
     }
 }
 
@@ -194,7 +195,7 @@ impl AsRef<str> for Utf8Bytes {
 
 impl AsRef<[u8]> for Utf8Bytes {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        self.0.as_bytes()
     }
 }
 
@@ -212,23 +213,20 @@ impl fmt::Display for Utf8Bytes {
 
 impl From<String> for Utf8Bytes {
     fn from(text: String) -> Utf8Bytes {
-        Utf8Bytes(Bytes::from(text))
+        Utf8Bytes(ValidUtf8::from_string(text))
     }
 }
 
 impl From<&str> for Utf8Bytes {
     fn from(text: &str) -> Utf8Bytes {
-        Utf8Bytes(Bytes::copy_from_slice(text.as_bytes()))
+        Utf8Bytes(ValidUtf8::copy_from_str(text))
     }
 }
 
 impl TryFrom<Bytes> for Utf8Bytes {
     type Error = Utf8Error;
     fn try_from(bytes: Bytes) -> Result<Utf8Bytes, Utf8Error> {
-        match std::str::from_utf8(&bytes) {
-            Ok(_) => Ok(Utf8Bytes(bytes)),
-            Err(_) => Err(Utf8Error),
-        }
+        ValidUtf8::check(bytes).map(Utf8Bytes).ok_or(Utf8Error)
     }
 }
 
@@ -241,7 +239,7 @@ impl TryFrom<Vec<u8>> for Utf8Bytes {
 
 impl From<Utf8Bytes> for Bytes {
     fn from(text: Utf8Bytes) -> Bytes {
-        text.0
+        text.into_bytes()
     }
 }
 

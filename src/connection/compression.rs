@@ -12,14 +12,16 @@ mod imp {
     use super::*;
     use crate::deflate::{Compressor, Decompressor, DeflateError};
 
-    /// Inflates the compressed messages the peer sends.
+    /// Inflates the compressed messages the peer sends. Boxed, like the
+    /// compressor: a connection without compression then pays one pointer
+    /// for each, not their size.
     #[derive(Debug)]
-    pub(crate) struct Inflater(Decompressor);
+    pub(crate) struct Inflater(Box<Decompressor>);
 
     /// Deflates the messages we send.
     #[derive(Debug)]
     pub(crate) struct Deflater {
-        compressor: Compressor,
+        compressor: Box<Compressor>,
         min_size: usize,
     }
 
@@ -72,9 +74,9 @@ mod imp {
             return (None, None);
         };
         let is_server = role == Role::Server;
-        let inflater = Inflater(params.decompressor(is_server));
+        let inflater = Inflater(Box::new(params.decompressor(is_server)));
         let deflater = Deflater {
-            compressor: params.compressor(is_server, deflate.compression_level),
+            compressor: Box::new(params.compressor(is_server, deflate.compression_level)),
             min_size: deflate.min_compress_size,
         };
         (Some(inflater), Some(deflater))

@@ -3,7 +3,7 @@
 //! Masking XORs each payload byte with `key[i % 4]`. The fast path works on
 //! eight bytes at a time with the key rotated to the payload position and
 //! repeated into a `u64`; the compiler turns the fixed-size chunk loop into
-//! vector instructions, and [`super::simd`] runs the same loop compiled for
+//! vector instructions, and `crate::unchecked` runs the same loop compiled for
 //! AVX2 where the CPU has it. It is checked against [`apply_mask_bytewise`]
 //! at every length and offset.
 
@@ -45,7 +45,7 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     ]);
     // Whole words keep the key phase at 0, so the byte loop finishes the
     // tail with the same key.
-    let done = super::simd::xor_words(buf, word);
+    let done = crate::unchecked::xor_words(buf, word);
     apply_mask_bytewise(&mut buf[done..], key, 0);
 }
 
@@ -53,10 +53,10 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 /// bytes that covered (a multiple of 8).
 ///
 /// Blocks of 64 bytes give the vectoriser room; the 8-byte loop finishes.
-/// Always inlined, so that [`super::simd`] can compile this same safe loop
-/// for wider vector units.
+/// Always inlined, so that `crate::unchecked` can compile this same safe
+/// loop for wider vector units.
 #[inline(always)]
-pub(super) fn xor_words(buf: &mut [u8], word: u64) -> usize {
+pub(crate) fn xor_words(buf: &mut [u8], word: u64) -> usize {
     let mut blocks = buf.chunks_exact_mut(64);
     for block in &mut blocks {
         for lane in block.chunks_exact_mut(8) {
