@@ -85,6 +85,18 @@ pub async fn connect_with(
 
 /// Runs the client handshake over a connected stream.
 pub async fn client<S>(
+    stream: S,
+    request: &ClientRequest,
+    config: Config,
+) -> Result<(WebSocketStream<S>, Response), StreamError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    // On the heap while it runs, as for `accept_with`.
+    Box::pin(client_handshake(stream, request, config)).await
+}
+
+async fn client_handshake<S>(
     mut stream: S,
     request: &ClientRequest,
     config: Config,
@@ -124,6 +136,21 @@ where
 /// Runs the server handshake; `decide` sees the request before anything is
 /// written and accepts it (subprotocol, extensions, headers) or refuses it.
 pub async fn accept_with<S, F>(
+    stream: S,
+    config: Config,
+    decide: F,
+) -> Result<WebSocketStream<S>, StreamError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> Result<AcceptOptions, Refusal>,
+{
+    // On the heap while it runs: a task that awaits the handshake inline
+    // keeps room for its largest state (request, response, timers) for the
+    // connection's whole life, about a kilobyte per idle connection.
+    Box::pin(server_handshake(stream, config, decide)).await
+}
+
+async fn server_handshake<S, F>(
     mut stream: S,
     config: Config,
     decide: F,
