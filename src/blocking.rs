@@ -372,7 +372,12 @@ impl<S: Transport> WebSocket<S> {
             let out = self.conn.transmit();
             let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
             let count = out.chunks_vectored(&mut slices);
-            match self.stream.write_vectored(&slices[..count]) {
+            // One chunk goes out with a plain write (see the tokio adapter).
+            let written = match &slices[..count] {
+                [one] => self.stream.write(one),
+                many => self.stream.write_vectored(many),
+            };
+            match written {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero).into()),
                 Ok(n) => out.advance(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
