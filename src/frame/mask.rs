@@ -93,9 +93,10 @@ pub fn apply_mask_bytewise(buf: &mut [u8], key: [u8; 4], offset: usize) {
 /// The key as seen from payload position `offset`.
 #[inline]
 fn rotate_key(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let mut rotated = key;
-    rotated.rotate_left(offset & 3);
-    rotated
+    // Byte i of the result is byte (i + offset) % 4 of the key: a rotation
+    // of the little-endian word, not a slice rotation.
+    let word = u32::from_le_bytes(key).rotate_right(8 * (offset & 3) as u32);
+    word.to_le_bytes()
 }
 
 #[cfg(test)]
