@@ -8,8 +8,15 @@
 //! ```text
 //! SOAK_CONNS=10000 cargo test --release --all-features --test soak -- --nocapture
 //! ```
+//!
+//! The server runs in a child process (this test binary again), so each
+//! side needs one descriptor per connection; the test raises its soft
+//! RLIMIT_NOFILE to what it needs. It reports the server's peak RSS growth
+//! per connection.
 #![cfg(feature = "tokio")]
 
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,46 +70,129 @@ fn rss_kib() -> (usize, usize) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-#[test]
-fn every_message_echoed_once_in_order_and_every_close_clean() {
-    let conns = env_or("SOAK_CONNS", 1_000);
-    // Both ends of every connection live in this process.
-    let wanted = (2 * conns + 256) as u64;
+const TEST_NAME: &str = "every_message_echoed_once_in_order_and_every_close_clean";
+
+/// Raises RLIMIT_NOFILE (soft, up to the hard limit) to fit `conns`
+/// connections in this process.
+fn raise_nofile(conns: usize) {
+    let wanted = (conns + 256) as u64;
     let limit = rlimit::increase_nofile_limit(wanted).expect("raise RLIMIT_NOFILE");
     assert!(
         limit >= wanted,
-        "RLIMIT_NOFILE is {limit}, {wanted} needed for {conns} connections"
+        "RLIMIT_NOFILE is {limit}, {wanted} needed for {conns} connections: raise the hard limit \
+         (`ulimit -n {wanted}` as root) or lower SOAK_CONNS"
     );
+}
+
+#[test]
+fn every_message_echoed_once_in_order_and_every_close_clean() {
+    if std::env::var_os("SOAK_SERVER").is_some() {
+        return serve_until_stdin_closes();
+    }
+    let conns = env_or("SOAK_CONNS", 1_000);
+    raise_nofile(conns);
+    // The server is this same test binary in a child process: its own
+    // descriptor limit, and its own RSS to measure.
+    let mut server = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
+        .env("SOAK_SERVER", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the soak server");
+    let mut server_out = BufReader::new(server.stdout.take().unwrap());
+    let port = read_tagged(&mut server_out, "soak-server-port") as u16;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let (rss_before, _) = rss_kib();
     let started = Instant::now();
-    let (server_clean, client_report) = runtime.block_on(async move {
-        tokio::time::timeout(Duration::from_secs(600), soak(conns))
+    let report = runtime.block_on(async move {
+        tokio::time::timeout(Duration::from_secs(600), soak(conns, port))
             .await
             .expect("soak run finished within 10 minutes")
     });
-    let (_, peak) = rss_kib();
-    let per_conn = (peak.saturating_sub(rss_before) as f64) / conns as f64;
+    let took = started.elapsed();
+    drop(server.stdin.take()); // tells the server to report and exit
+    let server_clean = read_tagged(&mut server_out, "soak-server-clean") as usize;
+    let server_kib = read_tagged(&mut server_out, "soak-server-peak-growth-kib") as f64;
+    assert!(server.wait().unwrap().success());
+    let per_conn = server_kib / conns as f64;
     println!(
         "soak: {conns} connections x {MESSAGES_PER_CONN} messages in {:.1} s; \
-         peak RSS {:.1} KiB per connection (client and server ends together)",
-        started.elapsed().as_secs_f64(),
-        per_conn
+         server peak RSS growth {per_conn:.1} KiB per connection",
+        took.as_secs_f64(),
     );
-    assert_eq!(client_report.messages, conns * MESSAGES_PER_CONN as usize);
-    assert_eq!(
-        client_report.clean_closes, conns,
-        "clean closes seen by clients"
-    );
+    assert_eq!(report.messages, conns * MESSAGES_PER_CONN as usize);
+    assert_eq!(report.clean_closes, conns, "clean closes seen by clients");
     assert_eq!(server_clean, conns, "clean closes seen by the server");
-    // Both ends of a connection, with messages of up to 70 KB in flight:
-    // anything near a megabyte each would mean a buffer that never shrinks.
-    assert!(per_conn < 1024.0, "{per_conn:.1} KiB per connection");
+    // Messages of up to 70 KB are in flight on every connection at once:
+    // a few hundred KiB each would mean buffers that never shrink.
+    assert!(per_conn < 256.0, "{per_conn:.1} KiB per connection");
+}
+
+/// The next `TAG VALUE` line of the server's output.
+fn read_tagged(out: &mut impl BufRead, tag: &str) -> u64 {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "server exited before {tag}"
+        );
+        // libtest may print its own "test NAME ... " before ours.
+        if let Some(at) = line.find(tag) {
+            return line[at + tag.len()..].trim().parse().unwrap();
+        }
+    }
+}
+
+/// The child: an echo server that reports its port, then, once its stdin
+/// closes, how many connections closed cleanly and its peak RSS growth.
+fn serve_until_stdin_closes() {
+    raise_nofile(env_or("SOAK_CONNS", 1_000));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (rss_before, _) = rss_kib();
+    let server_clean = Arc::new(AtomicUsize::new(0));
+    let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+    println!("soak-server-port {}", listener.local_addr().unwrap().port());
+    let counter = server_clean.clone();
+    runtime.spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                if echo(tcp).await.is_ok() {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    let stdin_closed = runtime.spawn_blocking(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+    });
+    runtime.block_on(stdin_closed).unwrap();
+    // A server task counts its connection just after writing the close
+    // reply the client waited for: give the last ones a moment.
+    let conns = env_or("SOAK_CONNS", 1_000);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server_clean.load(Ordering::Relaxed) < conns && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (_, peak) = rss_kib();
+    println!("soak-server-clean {}", server_clean.load(Ordering::Relaxed));
+    println!(
+        "soak-server-peak-growth-kib {}",
+        peak.saturating_sub(rss_before)
+    );
 }
 
 #[derive(Default)]
@@ -111,27 +201,7 @@ struct ClientReport {
     clean_closes: usize,
 }
 
-async fn soak(conns: usize) -> (usize, ClientReport) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server_clean = Arc::new(AtomicUsize::new(0));
-    let server = tokio::spawn({
-        let server_clean = server_clean.clone();
-        async move {
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else {
-                    return;
-                };
-                let server_clean = server_clean.clone();
-                tokio::spawn(async move {
-                    if echo(tcp).await.is_ok() {
-                        server_clean.fetch_add(1, Ordering::Relaxed);
-                    }
-                });
-            }
-        }
-    });
-
+async fn soak(conns: usize, port: u16) -> ClientReport {
     // Everyone connects first (at most 256 handshakes at a time, kind to
     // the listen backlog), then all send at once.
     let handshakes = Arc::new(Semaphore::new(256));
@@ -141,7 +211,7 @@ async fn soak(conns: usize) -> (usize, ClientReport) {
             let (handshakes, all_open) = (handshakes.clone(), all_open.clone());
             tokio::spawn(async move {
                 let permit = handshakes.acquire_owned().await.unwrap();
-                let url = format!("ws://{addr}/");
+                let url = format!("ws://127.0.0.1:{port}/");
                 let (ws, _) = rfc6455::tokio::connect(&url).await.expect("connect");
                 drop(permit);
                 all_open.wait().await;
@@ -155,13 +225,7 @@ async fn soak(conns: usize) -> (usize, ClientReport) {
         report.messages += messages;
         report.clean_closes += usize::from(clean);
     }
-    // The server counts a connection once its handshake is finished.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while server_clean.load(Ordering::Relaxed) < conns && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    server.abort();
-    (server_clean.load(Ordering::Relaxed), report)
+    report
 }
 
 /// The server side: echo until the peer closes; `Ok` only for a clean
