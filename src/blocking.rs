@@ -160,6 +160,24 @@ pub struct WebSocket<S> {
     read_timeout: Option<Duration>,
     /// The transport was shut down; nothing more will happen.
     finished: bool,
+    scratch: Scratch,
+}
+
+/// The buffer every read goes into, zeroed once. std's `Read` wants
+/// initialised memory; zeroing a fresh 16 KiB before each read cost more
+/// than copying the few bytes a small message brings.
+struct Scratch(Box<[u8]>);
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch(vec![0; READ_CHUNK].into_boxed_slice())
+    }
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Scratch({} bytes)", self.0.len())
+    }
 }
 
 impl<S: Transport> WebSocket<S> {
@@ -177,6 +195,7 @@ impl<S: Transport> WebSocket<S> {
             conn,
             read_timeout: None,
             finished: false,
+            scratch: Scratch::new(),
         }
     }
 
@@ -471,15 +490,9 @@ impl<S: Transport> WebSocket<S> {
             self.stream.set_read_timeout(timeout)?;
             self.read_timeout = timeout;
         }
-        let buf = self.conn.read_buf();
-        let filled = buf.len();
-        buf.resize(filled + READ_CHUNK, 0);
-        let result = self.stream.read(&mut buf[filled..]);
-        let n = *result.as_ref().unwrap_or(&0);
-        buf.truncate(filled + n);
-        match result {
+        match self.stream.read(&mut self.scratch.0) {
             Ok(0) => self.conn.recv_eof(),
-            Ok(_) => {}
+            Ok(n) => self.conn.recv(&self.scratch.0[..n]),
             Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e.into()),
         }
