@@ -237,16 +237,13 @@ impl<S: Transport> WebSocket<S> {
                 Ok(Parsed::Partial) => match deadline.read_more(&mut stream, &mut buf) {
                     Err(StreamError::HandshakeTimeout) => {
                         // A slow or silent client: say so, briefly, and go.
-                        let _ = stream.set_write_timeout(Some(GRACE));
-                        let _ = stream.write_all(&handshake::reject(408, &[], b""));
-                        let _ = stream.shutdown_write();
+                        refuse(&mut stream, &handshake::reject(408, &[], b""));
                         return Err(StreamError::HandshakeTimeout);
                     }
                     other => other?,
                 },
                 Err(e) => {
-                    let _ = stream.set_write_timeout(Some(GRACE));
-                    let _ = stream.write_all(&e.response());
+                    refuse(&mut stream, &e.response());
                     return Err(e.into());
                 }
             }
@@ -255,7 +252,7 @@ impl<S: Transport> WebSocket<S> {
             Ok(mut options) => {
                 let extensions = Extensions::negotiate_server(&request, &mut options, &config);
                 let response = request.accept(&options).map_err(|e| {
-                    let _ = stream.write_all(&handshake::reject(500, &[], b""));
+                    refuse(&mut stream, &handshake::reject(500, &[], b""));
                     StreamError::Io(io::Error::new(io::ErrorKind::InvalidInput, e))
                 })?;
                 deadline.write_all(&mut stream, &response)?;
@@ -510,6 +507,15 @@ fn is_timeout(e: &io::Error) -> bool {
 /// After the handshake deadline, how long a server still tries to tell a
 /// slow client why it is being dropped.
 const GRACE: Duration = Duration::from_millis(500);
+
+/// Best effort at telling a client why it is dropped: the answer and a
+/// write shutdown, with writes bounded by [`GRACE`] so that a client that
+/// does not read cannot hold us.
+fn refuse<S: Transport>(stream: &mut S, answer: &[u8]) {
+    let _ = stream.set_write_timeout(Some(GRACE));
+    let _ = stream.write_all(answer);
+    let _ = stream.shutdown_write();
+}
 
 /// The opening handshake's time budget: every read and write gets what is
 /// left of [`Config::handshake_timeout`], so trickled bytes cannot stretch

@@ -168,15 +168,12 @@ where
                 Ok(read) => read?,
                 Err(timeout) => {
                     // A slow or silent client: say so, briefly, and go.
-                    let refusal = handshake::reject(408, &[], b"");
-                    let _ = within(deadline + GRACE, stream.write_all(&refusal)).await;
-                    let _ = within(deadline + GRACE, stream.shutdown()).await;
+                    refuse(&mut stream, deadline, &handshake::reject(408, &[], b"")).await;
                     return Err(timeout);
                 }
             },
             Err(e) => {
-                let _ = stream.write_all(&e.response()).await;
-                let _ = stream.shutdown().await;
+                refuse(&mut stream, deadline, &e.response()).await;
                 return Err(e.into());
             }
         }
@@ -187,7 +184,7 @@ where
             let response = match request.accept(&options) {
                 Ok(response) => response,
                 Err(e) => {
-                    let _ = stream.write_all(&handshake::reject(500, &[], b"")).await;
+                    refuse(&mut stream, deadline, &handshake::reject(500, &[], b"")).await;
                     return Err(StreamError::Io(io::Error::new(
                         io::ErrorKind::InvalidInput,
                         e,
@@ -216,6 +213,17 @@ where
 /// After the handshake deadline, how long a server still tries to tell a
 /// slow client why it is being dropped.
 const GRACE: Duration = Duration::from_millis(500);
+
+/// Best effort at telling a client why it is dropped: the answer and a
+/// shutdown, bounded so that a client that does not read cannot hold us
+/// more than [`GRACE`] past the handshake deadline.
+async fn refuse<S: AsyncWrite + Unpin>(stream: &mut S, deadline: Instant, answer: &[u8]) {
+    let _ = within(deadline + GRACE, async {
+        stream.write_all(answer).await?;
+        stream.shutdown().await
+    })
+    .await;
+}
 
 /// Runs `step` unless `deadline` passes first.
 pub(crate) async fn within<T>(
