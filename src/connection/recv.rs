@@ -226,7 +226,11 @@ impl Receiver {
         header: FrameHeader,
         payload: BytesMut,
     ) -> Result<Option<Incoming>, Error> {
+        // Control frames are always final, so this counts data frames only.
         let empty_fragment = payload.is_empty() && !header.fin;
+        if empty_fragment {
+            self.count_empty_fragment()?;
+        }
         let (kind, so_far) = match header.opcode {
             OpCode::Ping => return Ok(Some(Incoming::Ping(payload.freeze()))),
             OpCode::Pong => return Ok(Some(Incoming::Pong(payload.freeze()))),
@@ -234,10 +238,7 @@ impl Receiver {
             OpCode::Text => (MessageKind::Text, None),
             OpCode::Binary => (MessageKind::Binary, None),
             // Nothing to append: the message in progress stays as it is.
-            OpCode::Continuation if empty_fragment => {
-                self.count_empty_fragment()?;
-                return Ok(None);
-            }
+            OpCode::Continuation if empty_fragment => return Ok(None),
             // `check_header` let a continuation through only with a
             // message in progress.
             OpCode::Continuation | OpCode::Reserved(_) => match self.message.take() {
@@ -260,9 +261,6 @@ impl Receiver {
         if header.fin {
             self.empty_fragments = 0;
             return self.complete(kind, body.freeze()).map(Some);
-        }
-        if empty_fragment {
-            self.count_empty_fragment()?;
         }
         self.message = Some(Assembly {
             kind,
