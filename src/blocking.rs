@@ -34,11 +34,11 @@ pub use maybe_tls::MaybeTlsStream;
 #[cfg(feature = "tls")]
 pub use tls::{accept_tls, accept_tls_with, connect_tls, TlsServerStream};
 
-use crate::handshake::{self, AcceptOptions, ClientRequest, Parsed, Refusal, Request, Response};
-use crate::{
-    CloseCode, Config, Connection, Event, Extensions, Message, MessageKind, Role, State,
-    StreamError,
+use crate::handshake::{
+    AcceptOptions, ClientAction, ClientHandshake, ClientRequest, Refusal, Request, Response,
+    ServerAction, ServerHandshake,
 };
+use crate::{CloseCode, Config, Connection, Event, Message, MessageKind, Role, State, StreamError};
 
 /// How much a single read asks for.
 const READ_CHUNK: usize = 16 * 1024;
@@ -205,8 +205,10 @@ impl<S: Transport> WebSocket<S> {
     }
 
     /// Runs the server handshake; `decide` sees the request before any
-    /// byte is written and accepts it (choosing subprotocol, extensions and
-    /// extra headers) or refuses it.
+    /// byte is written and accepts it (choosing a subprotocol and extra
+    /// headers) or refuses it. Every answer, refusals included, is written
+    /// within [`Config::handshake_timeout`] (refusals get
+    /// [`REFUSAL_GRACE`](handshake::REFUSAL_GRACE) more).
     ///
     /// ```no_run
     /// use rfc6455::blocking::WebSocket;
@@ -229,43 +231,38 @@ impl<S: Transport> WebSocket<S> {
     where
         F: FnOnce(&Request) -> Result<AcceptOptions, Refusal>,
     {
-        let deadline = Deadline::start(&config);
-        let mut buf = Vec::new();
-        let (request, consumed) = loop {
-            match handshake::parse_request(&buf, &config.handshake_limits) {
-                Ok(Parsed::Complete(request, consumed)) => break (request, consumed),
-                Ok(Parsed::Partial) => match deadline.read_more(&mut stream, &mut buf) {
-                    Err(StreamError::HandshakeTimeout) => {
-                        // A slow or silent client: say so, briefly, and go.
-                        refuse(&mut stream, &handshake::reject(408, &[], b""));
-                        return Err(StreamError::HandshakeTimeout);
+        let mut hs = ServerHandshake::new(config, Instant::now());
+        let mut decide = Some(decide);
+        let mut chunk = [0u8; 2048];
+        loop {
+            let deadline = hs.poll_timeout();
+            let step = match hs.poll_action() {
+                ServerAction::Done => break,
+                ServerAction::Decide => {
+                    if let Some(decide) = decide.take() {
+                        hs.decide(decide);
                     }
-                    other => other?,
-                },
-                Err(e) => {
-                    refuse(&mut stream, &e.response());
-                    return Err(e.into());
+                    continue;
                 }
+                ServerAction::Read => read_step(&mut stream, deadline, &mut chunk),
+                ServerAction::Write => write_step(&mut stream, deadline, hs.transmit()),
+            };
+            match step {
+                Ok(Step::Read(0)) => hs.recv_eof(),
+                Ok(Step::Read(n)) => hs.recv(&chunk[..n]),
+                Ok(Step::Wrote(n)) => hs.advance(n),
+                Ok(Step::TimedOut) => hs.handle_timeout(Instant::now()),
+                Err(e) => return Err(e.into()),
             }
-        };
-        match decide(&request) {
-            Ok(mut options) => {
-                let extensions = Extensions::negotiate_server(&request, &mut options, &config);
-                let response = request.accept(&options).map_err(|e| {
-                    refuse(&mut stream, &handshake::reject(500, &[], b""));
-                    StreamError::Io(io::Error::new(io::ErrorKind::InvalidInput, e))
-                })?;
-                deadline.write_all(&mut stream, &response)?;
-                Deadline::disarm(&mut stream)?;
-                let mut conn = Connection::with_extensions(Role::Server, config, &extensions);
-                conn.recv(&buf[consumed..]);
+        }
+        match hs.finish() {
+            Ok(conn) => {
+                disarm(&mut stream)?;
                 Ok(WebSocket::from_connection(stream, conn))
             }
-            Err(refusal) => {
-                deadline.write_all(&mut stream, &refusal.encode())?;
-                Err(StreamError::Refused {
-                    status: refusal.status,
-                })
+            Err(e) => {
+                let _ = stream.shutdown_write();
+                Err(e.into())
             }
         }
     }
@@ -277,22 +274,26 @@ impl<S: Transport> WebSocket<S> {
         request: &ClientRequest,
         config: Config,
     ) -> Result<(WebSocket<S>, Response), StreamError> {
-        let deadline = Deadline::start(&config);
-        let request = Extensions::offer(request.clone(), &config)?;
-        deadline.write_all(&mut stream, &request.encode())?;
-        let mut buf = Vec::new();
+        let mut hs = ClientHandshake::new(request.clone(), config, Instant::now())?;
+        let mut chunk = [0u8; 2048];
         loop {
-            match request.parse_response(&buf, &config.handshake_limits)? {
-                Parsed::Complete(response, consumed) => {
-                    Deadline::disarm(&mut stream)?;
-                    let extensions = Extensions::from_response(&response, &config)?;
-                    let mut conn = Connection::with_extensions(Role::Client, config, &extensions);
-                    conn.recv(&buf[consumed..]);
-                    return Ok((WebSocket::from_connection(stream, conn), response));
-                }
-                Parsed::Partial => deadline.read_more(&mut stream, &mut buf)?,
+            let deadline = hs.poll_timeout();
+            let step = match hs.poll_action() {
+                ClientAction::Done => break,
+                ClientAction::Read => read_step(&mut stream, deadline, &mut chunk),
+                ClientAction::Write => write_step(&mut stream, deadline, hs.transmit()),
+            };
+            match step {
+                Ok(Step::Read(0)) => hs.recv_eof(),
+                Ok(Step::Read(n)) => hs.recv(&chunk[..n]),
+                Ok(Step::Wrote(n)) => hs.advance(n),
+                Ok(Step::TimedOut) => hs.handle_timeout(Instant::now()),
+                Err(e) => return Err(e.into()),
             }
         }
+        let (conn, response) = hs.finish()?;
+        disarm(&mut stream)?;
+        Ok((WebSocket::from_connection(stream, conn), response))
     }
 
     /// The next event. Pongs to pings and the reply to a close are sent
@@ -504,89 +505,62 @@ fn is_timeout(e: &io::Error) -> bool {
     )
 }
 
-/// After the handshake deadline, how long a server still tries to tell a
-/// slow client why it is being dropped.
-const GRACE: Duration = Duration::from_millis(500);
-
-/// Best effort at telling a client why it is dropped: the answer and a
-/// write shutdown, with writes bounded by [`GRACE`] so that a client that
-/// does not read cannot hold us.
-fn refuse<S: Transport>(stream: &mut S, answer: &[u8]) {
-    let _ = stream.set_write_timeout(Some(GRACE));
-    let _ = stream.write_all(answer);
-    let _ = stream.shutdown_write();
+/// What one bounded handshake read or write did.
+enum Step {
+    /// Bytes read (0: end of input).
+    Read(usize),
+    /// Bytes written.
+    Wrote(usize),
+    /// The handshake's deadline passed first.
+    TimedOut,
 }
 
-/// The opening handshake's time budget: every read and write gets what is
-/// left of [`Config::handshake_timeout`], so trickled bytes cannot stretch
-/// it.
-struct Deadline(Instant);
+/// How long a blocking call may wait for `deadline`; at least 1 ms, since
+/// a zero timeout means "forever" to std.
+fn time_left(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|d| {
+        d.saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    })
+}
 
-impl Deadline {
-    fn start(config: &Config) -> Deadline {
-        Deadline(config.handshake_deadline(Instant::now()))
-    }
-
-    /// Bounds the stream's next reads and writes by the time left.
-    fn arm<S: Transport>(&self, stream: &mut S) -> Result<(), StreamError> {
-        let left = self.0.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(StreamError::HandshakeTimeout);
-        }
-        stream.set_read_timeout(Some(left))?;
-        stream.set_write_timeout(Some(left))?;
-        Ok(())
-    }
-
-    /// Lifts the bounds once the handshake is done: the connection's own
-    /// timers take over.
-    fn disarm<S: Transport>(stream: &mut S) -> Result<(), StreamError> {
-        stream.set_read_timeout(None)?;
-        stream.set_write_timeout(None)?;
-        Ok(())
-    }
-
-    fn write_all<S: Transport>(&self, stream: &mut S, bytes: &[u8]) -> Result<(), StreamError> {
-        self.arm(stream)?;
-        stream
-            .write_all(bytes)
-            .and_then(|()| stream.flush())
-            .map_err(timed_out)
-    }
-
-    /// Reads handshake bytes; the parser bounds how many it will take.
-    fn read_more<S: Transport>(
-        &self,
-        stream: &mut S,
-        buf: &mut Vec<u8>,
-    ) -> Result<(), StreamError> {
-        let mut chunk = [0u8; 2048];
-        loop {
-            self.arm(stream)?;
-            match stream.read(&mut chunk) {
-                Ok(0) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "connection closed during the handshake",
-                    )
-                    .into())
-                }
-                Ok(n) => {
-                    buf.extend_from_slice(&chunk[..n]);
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(timed_out(e)),
-            }
-        }
+/// One handshake read, bounded by `deadline`.
+fn read_step<S: Transport>(
+    stream: &mut S,
+    deadline: Option<Instant>,
+    chunk: &mut [u8],
+) -> io::Result<Step> {
+    stream.set_read_timeout(time_left(deadline))?;
+    loop {
+        return match stream.read(chunk) {
+            Ok(n) => Ok(Step::Read(n)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if is_timeout(&e) => Ok(Step::TimedOut),
+            Err(e) => Err(e),
+        };
     }
 }
 
-/// A handshake read or write that hit the deadline is a handshake timeout.
-fn timed_out(e: io::Error) -> StreamError {
-    if is_timeout(&e) {
-        StreamError::HandshakeTimeout
-    } else {
-        StreamError::Io(e)
+/// One handshake write, bounded by `deadline`.
+fn write_step<S: Transport>(
+    stream: &mut S,
+    deadline: Option<Instant>,
+    bytes: &[u8],
+) -> io::Result<Step> {
+    stream.set_write_timeout(time_left(deadline))?;
+    loop {
+        return match stream.write(bytes).and_then(|n| stream.flush().map(|()| n)) {
+            Ok(0) => Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => Ok(Step::Wrote(n)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if is_timeout(&e) => Ok(Step::TimedOut),
+            Err(e) => Err(e),
+        };
     }
+}
+
+/// Lifts the handshake's bounds: the connection's own timers take over.
+fn disarm<S: Transport>(stream: &mut S) -> io::Result<()> {
+    stream.set_read_timeout(None)?;
+    stream.set_write_timeout(None)
 }

@@ -1,19 +1,13 @@
-//! The extensions agreed in the opening handshake, and how a [`Config`]
-//! agrees on them.
-//!
-//! The adapters call these for you; use them directly when the handshake
-//! runs elsewhere (hyper, axum) and you build the [`Connection`] yourself
-//! with [`Connection::with_extensions`].
-//!
-//! [`Connection`]: crate::Connection
-//! [`Connection::with_extensions`]: crate::Connection::with_extensions
+//! The extensions agreed in the opening handshake, typed end to end: the
+//! server's answer and the client's check both produce an [`Extensions`],
+//! and a [`Connection`](crate::Connection) runs exactly what it holds.
 
-use crate::handshake::{self, AcceptOptions, ClientRequest, Request, Response};
+use crate::handshake::{self, ExtensionOffer};
 use crate::Config;
 
 /// The extensions in use on a connection. Without the `deflate` feature
 /// there are none.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Extensions {
     #[cfg(feature = "deflate")]
     pub(crate) deflate: Option<crate::deflate::DeflateParams>,
@@ -26,7 +20,9 @@ impl Extensions {
     }
 
     /// permessage-deflate with parameters agreed by other means (a
-    /// handshake run by another library).
+    /// handshake run by another library). The connection compresses with
+    /// [`Config::deflate`]'s level and threshold, or the defaults when the
+    /// config has none.
     #[cfg(feature = "deflate")]
     pub fn with_deflate(params: crate::deflate::DeflateParams) -> Extensions {
         Extensions {
@@ -40,75 +36,88 @@ impl Extensions {
         self.deflate.as_ref()
     }
 
-    /// Server side: picks the offers in `request` that `config` supports
-    /// and writes the answer into `options`. When the caller already set
-    /// `options.extensions`, that answer stands and nothing is negotiated.
-    ///
-    /// ```
-    /// use rfc6455::handshake::{parse_request, AcceptOptions, Limits, Parsed};
-    /// use rfc6455::{Config, Extensions};
-    ///
-    /// let raw = b"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-    ///             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    /// let Parsed::Complete(request, _) = parse_request(raw, &Limits::default())? else { unreachable!() };
-    /// let mut options = AcceptOptions::default();
-    /// let extensions = Extensions::negotiate_server(&request, &mut options, &Config::default());
-    /// assert_eq!(extensions, Extensions::none()); // nothing offered, nothing agreed
-    /// # Ok::<(), rfc6455::handshake::Error>(())
-    /// ```
-    pub fn negotiate_server(
-        request: &Request,
-        options: &mut AcceptOptions,
-        config: &Config,
-    ) -> Extensions {
-        let _ = (request, config);
-        if options.extensions.is_some() {
-            return Extensions::none();
+    /// Whether the extension called `name` is agreed here (and so runs).
+    pub(crate) fn runs(&self, name: &str) -> bool {
+        let _ = name;
+        #[cfg(feature = "deflate")]
+        if name.eq_ignore_ascii_case(crate::deflate::PERMESSAGE_DEFLATE) {
+            return self.deflate.is_some();
         }
+        false
+    }
+
+    /// Whether any extension is in use.
+    pub fn is_empty(&self) -> bool {
+        *self == Extensions::none()
+    }
+
+    /// Server side: picks the first offer `config` can honour, and gives
+    /// what was agreed with the `Sec-WebSocket-Extensions` answer naming it.
+    pub(crate) fn negotiate_server(
+        offers: &[ExtensionOffer],
+        config: &Config,
+    ) -> (Extensions, Option<String>) {
+        let _ = (offers, config);
         #[cfg(feature = "deflate")]
         if let Some(deflate) = &config.deflate {
-            if let Some((answer, params)) =
-                crate::deflate::server_accept(request.extensions(), deflate)
-            {
-                options.extensions = Some(answer);
-                return Extensions {
-                    deflate: Some(params),
-                };
+            if let Some((answer, params)) = crate::deflate::server_accept(offers, deflate) {
+                return (Extensions::with_deflate(params), Some(answer));
             }
         }
-        Extensions::none()
+        (Extensions::none(), None)
     }
 
-    /// Client side: `request` with the offers `config` asks for. An offer
-    /// the caller set on the request stands.
-    pub fn offer(
-        request: ClientRequest,
+    /// Client side: the offer to send. The `config`'s unless the caller set
+    /// one, which may only name extensions `config` enables: a handshake
+    /// must never agree to something the connection cannot run.
+    pub(crate) fn client_offer(
+        caller: Option<&[ExtensionOffer]>,
         config: &Config,
-    ) -> Result<ClientRequest, handshake::Error> {
+    ) -> Result<Option<String>, handshake::Error> {
+        if let Some(offers) = caller {
+            if let Some(unrunnable) = offers.iter().find(|o| !runs(o, config)) {
+                return Err(handshake::Error::ExtensionNotEnabled {
+                    name: unrunnable.name.clone(),
+                });
+            }
+            return Ok(None); // the caller's offer stands
+        }
         let _ = config;
-        if request.extensions_offered().is_some() {
-            return Ok(request);
-        }
         #[cfg(feature = "deflate")]
         if let Some(deflate) = &config.deflate {
-            return request.extensions(crate::deflate::client_offer(deflate));
+            return Ok(Some(crate::deflate::client_offer(deflate)));
         }
-        Ok(request)
+        Ok(None)
     }
 
-    /// Client side: what the server's answer agreed to. The handshake has
-    /// already checked that only offered extensions were accepted.
-    pub fn from_response(
-        response: &Response,
-        config: &Config,
+    /// Client side: what the server's answer agreed to, checked against the
+    /// offers actually sent. The handshake has already checked that only
+    /// offered extension names came back.
+    pub(crate) fn client_agreed(
+        answer: &[ExtensionOffer],
+        sent: &[ExtensionOffer],
     ) -> Result<Extensions, handshake::Error> {
-        let _ = (response, config);
+        let _ = (answer, sent);
         #[cfg(feature = "deflate")]
-        if let Some(deflate) = &config.deflate {
-            let params = crate::deflate::client_accept(response.extensions(), deflate)
+        {
+            let params = crate::deflate::client_accept_offers(answer, sent)
                 .map_err(|e| handshake::Error::Deflate(Box::new(e)))?;
             return Ok(Extensions { deflate: params });
         }
+        #[allow(unreachable_code)]
         Ok(Extensions::none())
     }
+}
+
+/// Whether a connection with `config` can run the extension `offer` names.
+fn runs(offer: &ExtensionOffer, config: &Config) -> bool {
+    let _ = (offer, config);
+    #[cfg(feature = "deflate")]
+    if offer
+        .name
+        .eq_ignore_ascii_case(crate::deflate::PERMESSAGE_DEFLATE)
+    {
+        return config.deflate.is_some();
+    }
+    false
 }

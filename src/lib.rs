@@ -79,6 +79,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "axum")]
+pub mod axum;
 pub mod blocking;
 mod client_tls;
 mod close;
@@ -89,6 +91,8 @@ mod error;
 mod extensions;
 pub mod frame;
 pub mod handshake;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod parsed;
 pub mod security;
 mod stream_error;

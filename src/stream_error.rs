@@ -73,7 +73,11 @@ impl From<io::Error> for StreamError {
 
 impl From<handshake::Error> for StreamError {
     fn from(e: handshake::Error) -> StreamError {
-        StreamError::Handshake(e)
+        match e {
+            handshake::Error::Timeout => StreamError::HandshakeTimeout,
+            handshake::Error::Refused { status } => StreamError::Refused { status },
+            e => StreamError::Handshake(e),
+        }
     }
 }
 

@@ -8,37 +8,41 @@ use bytes::BytesMut;
 use common::*;
 use rfc6455::deflate::{Compressor, DeflateConfig, DeflateParams};
 use rfc6455::frame::{OpCode, RSV1};
-use rfc6455::handshake::{parse_request, AcceptOptions, ClientRequest, Limits, Parsed};
+use rfc6455::handshake::{
+    AcceptOptions, ClientAction, ClientHandshake, ClientRequest, ServerAction, ServerHandshake,
+};
 use rfc6455::{Config, Connection, Error, Event, Extensions, Message, ProtocolError, Role};
 
 fn deflate_config() -> Config {
     Config::default().deflate(DeflateConfig::default())
 }
 
-/// Runs the handshake through the same glue the adapters use.
+/// Runs both handshake machines against each other, as the adapters do.
 fn negotiated_pair(config: Config) -> Pair {
-    let request = Extensions::offer(ClientRequest::new("ws://a/").unwrap(), &config).unwrap();
-    let Parsed::Complete(server_request, _) =
-        parse_request(&request.encode(), &Limits::default()).unwrap()
-    else {
-        panic!()
-    };
-    let mut options = AcceptOptions::default();
-    let server_ext = Extensions::negotiate_server(&server_request, &mut options, &config);
-    assert!(server_ext.deflate().is_some(), "server accepted the offer");
-    let response = server_request.accept(&options).unwrap();
-    let Parsed::Complete(response, _) = request
-        .parse_response(&response, &Limits::default())
-        .unwrap()
-    else {
-        panic!()
-    };
-    let client_ext = Extensions::from_response(&response, &config).unwrap();
-    assert_eq!(client_ext, server_ext);
-    Pair {
-        client: Connection::with_extensions(Role::Client, config.clone(), &client_ext),
-        server: Connection::with_extensions(Role::Server, config, &server_ext),
-    }
+    let now = std::time::Instant::now();
+    let request = ClientRequest::new("ws://a/").unwrap();
+    let mut client = ClientHandshake::new(request, config.clone(), now).unwrap();
+    let mut server = ServerHandshake::new(config, now);
+    assert_eq!(client.poll_action(), ClientAction::Write);
+    server.recv(client.transmit());
+    let n = client.transmit().len();
+    client.advance(n);
+    assert_eq!(server.poll_action(), ServerAction::Decide);
+    server.accept(AcceptOptions::default());
+    assert_eq!(server.poll_action(), ServerAction::Write);
+    client.recv(server.transmit());
+    let n = server.transmit().len();
+    server.advance(n);
+    assert_eq!(server.poll_action(), ServerAction::Done);
+    assert_eq!(client.poll_action(), ClientAction::Done);
+    let server = server.finish().unwrap();
+    let (client, _) = client.finish().unwrap();
+    assert!(
+        server.extensions().deflate().is_some(),
+        "server accepted the offer"
+    );
+    assert_eq!(client.extensions(), server.extensions());
+    Pair { client, server }
 }
 
 #[test]

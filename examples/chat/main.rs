@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use rfc6455::handshake::{self, AcceptOptions, Request};
 use rfc6455::tokio::WebSocketStream;
-use rfc6455::{Config, Connection, Extensions, Role};
+use rfc6455::Config;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::http::Head;
@@ -180,14 +180,11 @@ async fn upgrade(
         }
     }
     // Agree on the extensions the config supports (permessage-deflate).
-    let mut options = AcceptOptions::default();
-    let extensions = Extensions::negotiate_server(&request, &mut options, &server.config);
-    let response = request
-        .accept(&options)
+    let accepted = request
+        .accept(&AcceptOptions::default(), &server.config)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    tokio::io::AsyncWriteExt::write_all(&mut tcp, &response).await?;
-    let mut conn = Connection::with_extensions(Role::Server, server.config.clone(), &extensions);
-    conn.recv(&leftover);
+    tokio::io::AsyncWriteExt::write_all(&mut tcp, &accepted.encode()).await?;
+    let conn = accepted.into_connection(&leftover);
     let ws = WebSocketStream::from_connection(tcp, conn);
     session::run(ws, server.hub.clone(), peer.to_string()).await;
     Ok(())

@@ -70,9 +70,13 @@ mod imp {
         config: &Config,
         extensions: &Extensions,
     ) -> (Option<Inflater>, Option<Deflater>) {
-        let (Some(params), Some(deflate)) = (&extensions.deflate, &config.deflate) else {
+        let Some(params) = &extensions.deflate else {
             return (None, None);
         };
+        // What was agreed always runs; the config only tunes how hard we
+        // compress, so a negotiated extension can never be silently off.
+        let default = crate::deflate::DeflateConfig::default();
+        let deflate = config.deflate.as_ref().unwrap_or(&default);
         let is_server = role == Role::Server;
         let inflater = Inflater(Box::new(params.decompressor(is_server)));
         let deflater = Deflater {

@@ -94,6 +94,8 @@ pub struct Connection {
     sending: Option<(MessageKind, Utf8Validator)>,
     /// Present when permessage-deflate was negotiated.
     deflater: Option<Deflater>,
+    /// What the handshake agreed.
+    extensions: Extensions,
 }
 
 impl Connection {
@@ -102,8 +104,9 @@ impl Connection {
         Connection::with_extensions(role, config, &Extensions::none())
     }
 
-    /// A connection using the `extensions` agreed in the handshake (see
-    /// [`Extensions`]).
+    /// A connection running exactly the `extensions` agreed in the
+    /// handshake (see [`Extensions`]); `config` only tunes them (how hard
+    /// permessage-deflate compresses), so an agreed extension is never off.
     pub fn with_extensions(role: Role, config: Config, extensions: &Extensions) -> Connection {
         let (inflater, deflater) = compression::build(role, &config, extensions);
         Connection {
@@ -128,8 +131,14 @@ impl Connection {
             buffered_after_poll: 0,
             sending: None,
             deflater,
+            extensions: *extensions,
             config,
         }
+    }
+
+    /// The extensions this connection runs, as agreed in the handshake.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
     }
 
     /// A connection that starts with `leftover`: bytes read past the end of

@@ -59,6 +59,6 @@ mod reference;
 pub use codec::{Compressor, Decompressor, DeflateError};
 pub use config::{DeflateConfig, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
 pub use negotiate::{
-    client_accept, client_offer, server_accept, DeflateParams, NegotiationError, RoleParams,
-    PERMESSAGE_DEFLATE,
+    client_accept, client_accept_offers, client_offer, server_accept, DeflateParams,
+    NegotiationError, RoleParams, PERMESSAGE_DEFLATE,
 };

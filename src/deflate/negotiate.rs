@@ -154,6 +154,20 @@ pub enum NegotiationError {
     /// The client asked for `server_no_context_takeover` and the server
     /// accepted without it.
     ServerNoContextTakeoverMissing,
+    /// The answer has `client_max_window_bits` but the offer did not.
+    ClientWindowNotOffered {
+        /// What the server answered.
+        answered: u8,
+    },
+    /// `client_max_window_bits` larger than the client offered.
+    ClientWindowTooLarge {
+        /// What the client offered.
+        offered: u8,
+        /// What the server answered.
+        answered: u8,
+    },
+    /// The server accepted permessage-deflate, which was not offered.
+    NotOffered,
 }
 
 impl fmt::Display for NegotiationError {
@@ -198,6 +212,19 @@ impl fmt::Display for NegotiationError {
             Self::ServerNoContextTakeoverMissing => f.write_str(
                 "server accepted server_no_context_takeover without including it \
                  (RFC 7692 §7.1.1.1)",
+            ),
+            Self::ClientWindowNotOffered { answered } => write!(
+                f,
+                "server answered client_max_window_bits={answered}, which the offer did not \
+                 name (RFC 7692 §7.1.2.2)"
+            ),
+            Self::ClientWindowTooLarge { offered, answered } => write!(
+                f,
+                "server answered client_max_window_bits={answered}, larger than the {offered} \
+                 offered (RFC 7692 §7.1.2.2)"
+            ),
+            Self::NotOffered => f.write_str(
+                "server accepted permessage-deflate, which was not offered (RFC 6455 §9.1)",
             ),
         }
     }
@@ -329,20 +356,8 @@ pub fn client_offer(config: &DeflateConfig) -> String {
 
 /// Checks the server's `Sec-WebSocket-Extensions` answer to
 /// [`client_offer`]`(config)` and gives the agreed parameters:
-/// `Ok(None)` if the server did not accept permessage-deflate.
-///
-/// Entries for other extensions are ignored (the handshake has already
-/// checked that they were offered). The answer is refused, and the client
-/// must fail the connection, if it names permessage-deflate twice, has an
-/// unknown, repeated or malformed parameter, a window bits value outside
-/// 8..=15, a `server_max_window_bits` above the one requested, or leaves
-/// out `server_max_window_bits` or `server_no_context_takeover` when they
-/// were requested. The server may add `server_no_context_takeover`,
-/// `client_no_context_takeover` and windows it was not asked for.
-///
-/// The parameters hold what `config` promised as well: a client that
-/// offered `client_max_window_bits=12` compresses with at most 12 bits
-/// whatever the answer says.
+/// `Ok(None)` if the server did not accept permessage-deflate. The same as
+/// [`client_accept_offers`] with that one offer.
 ///
 /// ```
 /// use rfc6455::deflate::{client_accept, DeflateConfig, DeflateParams};
@@ -362,6 +377,43 @@ pub fn client_accept(
     response: &[ExtensionOffer],
     config: &DeflateConfig,
 ) -> Result<Option<DeflateParams>, NegotiationError> {
+    client_accept_offers(response, &[offer(config)])
+}
+
+/// Checks the server's `Sec-WebSocket-Extensions` answer against the
+/// permessage-deflate `offers` actually sent (other extensions in either
+/// list are ignored) and gives the agreed parameters: `Ok(None)` if the
+/// server did not accept permessage-deflate.
+///
+/// The answer must fit one of the offers (RFC 7692 §5.1), else the client
+/// must fail the connection. It is refused if it names permessage-deflate
+/// twice, has an unknown, repeated or malformed parameter, a window bits
+/// value outside 8..=15, leaves out `server_no_context_takeover` or
+/// `server_max_window_bits` when the offer asked for them or answers a
+/// larger `server_max_window_bits` (§7.1.1.1, §7.1.2.1), or names
+/// `client_max_window_bits` when the offer did not, or with a larger value
+/// than the offer's (§7.1.2.2). The server may add
+/// `server_no_context_takeover`, `client_no_context_takeover` and a
+/// `server_max_window_bits` it was not asked for.
+///
+/// The parameters keep what the offer promised: a client that offered
+/// `client_no_context_takeover` or `client_max_window_bits=12` keeps to it
+/// whatever the answer says.
+///
+/// ```
+/// use rfc6455::deflate::client_accept_offers;
+/// use rfc6455::handshake::parse_extensions;
+///
+/// let sent = parse_extensions("permessage-deflate")?;
+/// // Not offered, so not allowed (RFC 7692 §7.1.2.2).
+/// let answer = parse_extensions("permessage-deflate; client_max_window_bits=15")?;
+/// assert!(client_accept_offers(&answer, &sent).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn client_accept_offers(
+    response: &[ExtensionOffer],
+    offers: &[ExtensionOffer],
+) -> Result<Option<DeflateParams>, NegotiationError> {
     let mut answers = response.iter().filter(|e| is_deflate(e));
     let Some(answer) = answers.next() else {
         return Ok(None);
@@ -370,40 +422,58 @@ pub fn client_accept(
         return Err(NegotiationError::DuplicateExtension);
     }
     let got = parse_params(answer, Side::Response)?;
+    let mut first_error = None;
+    for offer in offers.iter().filter(|e| is_deflate(e)) {
+        // An offer we could not have meant is never the one answered.
+        let Ok(asked) = parse_params(offer, Side::Offer) else {
+            continue;
+        };
+        match answer_fits(&got, &asked) {
+            Ok(params) => return Ok(Some(params)),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    Err(first_error.unwrap_or(NegotiationError::NotOffered))
+}
 
-    if config.server_no_context_takeover && !got.server_no_context_takeover {
+/// The parameters agreed when answer `got` replies to offer `asked`.
+fn answer_fits(got: &Params, asked: &Params) -> Result<DeflateParams, NegotiationError> {
+    if asked.server_no_context_takeover && !got.server_no_context_takeover {
         return Err(NegotiationError::ServerNoContextTakeoverMissing);
     }
-    let requested = config.server_bits();
-    let server_bits = match got.server_max_window_bits {
-        Some(answered) if answered > requested => {
+    let server_bits = match (asked.server_max_window_bits, got.server_max_window_bits) {
+        (Some(requested), Some(answered)) if answered > requested => {
             return Err(NegotiationError::ServerWindowTooLarge {
                 requested,
                 answered,
             })
         }
-        Some(answered) => answered,
-        None if requested < MAX_WINDOW_BITS => {
-            return Err(NegotiationError::ServerWindowMissing { requested })
-        }
-        None => MAX_WINDOW_BITS,
+        (Some(requested), None) => return Err(NegotiationError::ServerWindowMissing { requested }),
+        (_, Some(answered)) => answered,
+        (None, None) => MAX_WINDOW_BITS,
     };
-    // Our offer always names client_max_window_bits, so any valid value may
-    // come back. A value above our own limit is one the server may not
-    // send (§7.1.2.2); it changes nothing, as we keep to the smaller.
-    let client_bits = got
-        .client_max_window_bits
-        .flatten()
-        .unwrap_or(MAX_WINDOW_BITS)
-        .min(config.client_bits());
-
-    Ok(Some(DeflateParams {
+    let answered = got.client_max_window_bits.flatten();
+    let client_bits = match (asked.client_max_window_bits, answered) {
+        (None, Some(answered)) => {
+            return Err(NegotiationError::ClientWindowNotOffered { answered })
+        }
+        (Some(Some(offered)), Some(answered)) if answered > offered => {
+            return Err(NegotiationError::ClientWindowTooLarge { offered, answered })
+        }
+        (Some(promised), answered) => answered
+            .unwrap_or(MAX_WINDOW_BITS)
+            .min(promised.unwrap_or(MAX_WINDOW_BITS)),
+        (None, None) => MAX_WINDOW_BITS,
+    };
+    Ok(DeflateParams {
         server_no_context_takeover: got.server_no_context_takeover,
         client_no_context_takeover: got.client_no_context_takeover
-            || config.client_no_context_takeover,
+            || asked.client_no_context_takeover,
         server_max_window_bits: server_bits,
         client_max_window_bits: client_bits,
-    }))
+    })
 }
 
 /// Picks the first permessage-deflate offer from the client's
@@ -788,7 +858,7 @@ mod tests {
             ),
             Ok(Some(params(true, true, 9, 11)))
         );
-        // A client window above our own promise changes nothing.
+        // A client window above the one offered breaks §7.1.2.2.
         assert_eq!(
             client_accept(
                 &exts(
@@ -797,7 +867,10 @@ mod tests {
                 ),
                 &asking
             ),
-            Ok(Some(params(true, true, 10, 11)))
+            Err(NegotiationError::ClientWindowTooLarge {
+                offered: 11,
+                answered: 15
+            })
         );
     }
 

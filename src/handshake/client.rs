@@ -179,6 +179,23 @@ impl ClientRequest {
         Ok(self)
     }
 
+    /// The subprotocols offered, in order.
+    pub(crate) fn protocol_list(&self) -> &[String] {
+        &self.protocols
+    }
+
+    /// The extra headers, in order.
+    pub(crate) fn extra_headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The offers the caller set, parsed.
+    pub(crate) fn offered(&self) -> Option<&[ExtensionOffer]> {
+        self.extensions
+            .as_ref()
+            .map(|(_, offers)| offers.as_slice())
+    }
+
     /// The `Sec-WebSocket-Extensions` value this request offers, if any.
     pub fn extensions_offered(&self) -> Option<&str> {
         self.extensions.as_ref().map(|(value, _)| value.as_str())
@@ -346,17 +363,18 @@ impl ClientRequest {
         Ok(Parsed::Complete(response, len))
     }
 
-    /// RFC 6455 §4.1, the checks on a 101 answer, in the RFC's order.
+    /// RFC 6455 §4.1, the checks on a 101 answer, in the RFC's order. The
+    /// response rules are stricter than the request's: `Upgrade` must
+    /// *match* `websocket`, not merely list it.
     fn check_101(&self, list: Vec<Header>) -> Result<Response, Error> {
-        if headers::count(&list, "Upgrade") == 0 {
-            return Err(Error::ResponseMissingUpgrade);
-        }
-        if !has_token(&list, "Upgrade", "websocket") {
-            let values: Vec<_> = headers::find_all(&list, "Upgrade")
-                .map(String::from_utf8_lossy)
-                .collect();
+        let upgrade = match headers::count(&list, "Upgrade") {
+            0 => return Err(Error::ResponseMissingUpgrade),
+            1 => headers::find(&list, "Upgrade").unwrap_or_default(),
+            _ => return Err(Error::DuplicateHeader { name: "Upgrade" }),
+        };
+        if !upgrade.eq_ignore_ascii_case(b"websocket") {
             return Err(Error::ResponseInvalidUpgrade {
-                value: values.join(", "),
+                value: String::from_utf8_lossy(upgrade).into_owned(),
             });
         }
         if !has_token(&list, "Connection", "upgrade") {
@@ -376,7 +394,26 @@ impl ClientRequest {
                 found: String::from_utf8_lossy(found).into_owned(),
             });
         }
+        // A 1xx has no content (RFC 9110 §15.2): what follows is frames.
+        let announces_body = headers::count(&list, "Transfer-Encoding") > 0
+            || headers::find_all(&list, "Content-Length").any(|v| v != b"0");
+        if announces_body {
+            return Err(Error::ResponseHasBody);
+        }
+        self.check_agreed(101, list)
+    }
 
+    /// The checks an accepting answer gets over either HTTP version
+    /// (RFC 6455 §4.1 response checks 5 and 6): only offered extensions,
+    /// with parameters that fit the offer sent, and at most one offered
+    /// subprotocol.
+    pub(crate) fn check_agreed(&self, status: u16, list: Vec<Header>) -> Result<Response, Error> {
+        // `extension-list = 1#extension`: an empty field is malformed.
+        if headers::find_all(&list, "Sec-WebSocket-Extensions").any(<[u8]>::is_empty) {
+            return Err(Error::InvalidExtensions(
+                super::extensions::ExtensionParseError::Empty,
+            ));
+        }
         let extensions = extension_list(&list)?;
         let offered = self.extensions.as_ref().map_or(&[][..], |(_, o)| o);
         if let Some(e) = extensions
@@ -387,12 +424,33 @@ impl ClientRequest {
                 name: e.name.clone(),
             });
         }
-
-        let mut protocols = protocol_list(&list)?;
-        if protocols.len() > 1 {
-            return Err(Error::MultipleProtocols);
+        let agreed = crate::Extensions::client_agreed(&extensions, offered)?;
+        // Anything agreed that no code here runs must fail now, not on the
+        // first frame that uses it.
+        if let Some(e) = extensions.iter().find(|e| !agreed.runs(&e.name)) {
+            return Err(Error::ExtensionNotEnabled {
+                name: e.name.clone(),
+            });
         }
-        let protocol = protocols.pop();
+
+        // `Sec-WebSocket-Protocol = token` in a response (RFC 6455 §4.3):
+        // one field, one token, never empty.
+        let protocol = match headers::count(&list, "Sec-WebSocket-Protocol") {
+            0 => None,
+            1 => {
+                let mut protocols = protocol_list(&list)?;
+                match protocols.len() {
+                    0 => {
+                        return Err(Error::InvalidProtocol {
+                            value: String::new(),
+                        })
+                    }
+                    1 => protocols.pop(),
+                    _ => return Err(Error::MultipleProtocols),
+                }
+            }
+            _ => return Err(Error::MultipleProtocols),
+        };
         if let Some(p) = &protocol {
             if !self.protocols.contains(p) {
                 return Err(Error::ProtocolNotOffered {
@@ -402,10 +460,11 @@ impl ClientRequest {
         }
 
         Ok(Response {
-            status: 101,
+            status,
             headers: list,
             protocol,
             extensions,
+            agreed,
         })
     }
 }
@@ -530,10 +589,11 @@ pub struct Response {
     headers: Vec<Header>,
     protocol: Option<String>,
     extensions: Vec<ExtensionOffer>,
+    agreed: crate::Extensions,
 }
 
 impl Response {
-    /// The status code: always 101.
+    /// The status code: 101 over HTTP/1.1, 200 over HTTP/2 (RFC 8441 §5).
     pub fn status(&self) -> u16 {
         self.status
     }
@@ -558,6 +618,12 @@ impl Response {
     /// (each named in the offer).
     pub fn extensions(&self) -> &[ExtensionOffer] {
         &self.extensions
+    }
+
+    /// The extensions agreed, checked against the offer sent; the
+    /// connection runs exactly these.
+    pub fn agreed_extensions(&self) -> &crate::Extensions {
+        &self.agreed
     }
 }
 
@@ -757,10 +823,11 @@ mod tests {
             .accept(
                 &AcceptOptions::default()
                     .protocol("chat")
-                    .extensions("permessage-deflate; server_max_window_bits=10")
                     .header("X-Server", "test"),
+                &crate::Config::default(),
             )
-            .unwrap();
+            .unwrap()
+            .encode();
         let head_len = answer.len();
         answer.extend_from_slice(&[0x81, 0x00]); // a frame sent right away
 
@@ -776,12 +843,10 @@ mod tests {
         assert_eq!(response.status(), 101);
         assert_eq!(response.protocol(), Some("chat"));
         assert_eq!(response.header("x-server"), Some("test"));
-        assert_eq!(response.headers().len(), 6);
-        assert_eq!(
-            response.extensions(),
-            [ExtensionOffer::new("permessage-deflate")
-                .with_param("server_max_window_bits", Some("10"))]
-        );
+        // No deflate config on the server: nothing agreed, nothing named.
+        assert_eq!(response.headers().len(), 5);
+        assert!(response.extensions().is_empty());
+        assert!(response.agreed_extensions().is_empty());
     }
 
     #[test]

@@ -75,6 +75,42 @@ pub enum Error {
     /// A `Sec-WebSocket-Extensions` value does not follow RFC 6455 §9.1
     /// (received by either side, or given to a client builder).
     InvalidExtensions(ExtensionParseError),
+    /// The request-target is neither origin form (`/path?query`) nor an
+    /// absolute `http(s)://` or `ws(s)://` URI (RFC 9112 §3.2).
+    InvalidTarget {
+        /// The target received.
+        target: String,
+    },
+    /// The upgrade request announces a body (`Transfer-Encoding`, or a
+    /// `Content-Length` other than 0); the protocol would switch before the
+    /// request ends (RFC 9110 §7.8, RFC 9112 §6.3).
+    RequestHasBody,
+    /// An HTTP/2 request that is not a `CONNECT` (RFC 8441 §4).
+    MethodNotConnect {
+        /// The method received.
+        method: String,
+    },
+    /// An HTTP/2 `CONNECT` whose `:protocol` is missing or not `websocket`
+    /// (RFC 8441 §4).
+    InvalidProtocolPseudoHeader {
+        /// The `:protocol` received, if any.
+        value: Option<String>,
+    },
+    /// No complete request (or, for a client, response) arrived within
+    /// [`Config::handshake_timeout`](crate::Config::handshake_timeout); a
+    /// server answers 408.
+    Timeout,
+    /// The peer closed the connection before the handshake ended.
+    ClosedDuringHandshake,
+    /// The server's own decision refused the request; the refusal with
+    /// this status was sent.
+    Refused {
+        /// The HTTP status sent.
+        status: u16,
+    },
+    /// The server's decision could not be written as an answer (see
+    /// [`AcceptError`]); 500 was sent.
+    AcceptFailed(AcceptError),
 
     // ----- client side: building the request -----
     /// The URL is not a valid `ws://` / `wss://` URL.
@@ -141,6 +177,21 @@ pub enum Error {
         /// The extension name.
         name: String,
     },
+    /// The offer names an extension the [`Config`](crate::Config) does not
+    /// enable, so the connection could not run it if agreed.
+    ExtensionNotEnabled {
+        /// The extension name.
+        name: String,
+    },
+    /// The HTTP/2 server did not send `SETTINGS_ENABLE_CONNECT_PROTOCOL`,
+    /// so it cannot carry a WebSocket (RFC 8441 §3).
+    ExtendedConnectDisabled,
+    /// The HTTP stack gave no way to take over the connection (hyper: serve
+    /// with upgrades, and enable extended CONNECT for HTTP/2); answered 500.
+    UpgradeUnavailable,
+    /// The `101` announces a body (`Transfer-Encoding` or `Content-Length`),
+    /// which a 1xx response cannot have (RFC 9110 §15.2).
+    ResponseHasBody,
     /// The server's permessage-deflate answer breaks RFC 7692.
     #[cfg(feature = "deflate")]
     Deflate(Box<crate::deflate::NegotiationError>),
@@ -212,14 +263,6 @@ pub enum AcceptError {
         /// The subprotocol chosen.
         protocol: String,
     },
-    /// The extensions answer is not valid §9.1 syntax.
-    InvalidExtensions(ExtensionParseError),
-    /// The extensions answer names an extension the client did not offer
-    /// (RFC 6455 §9.1).
-    ExtensionNotOffered {
-        /// The extension name.
-        name: String,
-    },
     /// An extra header has an invalid name or a value with CR, LF or another
     /// control character.
     InvalidHeader {
@@ -240,14 +283,6 @@ impl fmt::Display for AcceptError {
                 f,
                 "subprotocol `{protocol}` was not offered by the client (RFC 6455 §4.2.2 item 5.4)"
             ),
-            Self::InvalidExtensions(e) => write!(
-                f,
-                "the Sec-WebSocket-Extensions answer is malformed: {e} (RFC 6455 §9.1)"
-            ),
-            Self::ExtensionNotOffered { name } => write!(
-                f,
-                "extension `{name}` was not offered by the client (RFC 6455 §9.1)"
-            ),
             Self::InvalidHeader { name } => write!(
                 f,
                 "header `{name}` has an invalid name or a control character in its value (RFC 7230 §3.2)"
@@ -260,14 +295,7 @@ impl fmt::Display for AcceptError {
     }
 }
 
-impl std::error::Error for AcceptError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::InvalidExtensions(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+impl std::error::Error for AcceptError {}
 
 impl Error {
     /// The HTTP status a server should refuse the request with: 431 when
@@ -280,6 +308,9 @@ impl Error {
         match self {
             Self::RequestTooLarge { .. } | Self::TooManyHeaders { .. } => 431,
             Self::UnsupportedVersion { .. } => 426,
+            Self::Timeout => 408,
+            Self::AcceptFailed(_) | Self::UpgradeUnavailable => 500,
+            Self::Refused { status } => *status,
             _ => 400,
         }
     }
@@ -371,6 +402,54 @@ impl fmt::Display for Error {
                 f,
                 "the Sec-WebSocket-Extensions value is malformed: {e} (RFC 6455 §9.1)"
             ),
+            Self::InvalidTarget { target } => write!(
+                f,
+                "request-target `{target}` is neither a path nor an absolute http(s) or ws(s) URI \
+                 (RFC 9112 §3.2)"
+            ),
+            Self::RequestHasBody => f.write_str(
+                "the upgrade request announces a body (Transfer-Encoding or a non-zero \
+                 Content-Length); the protocol switch happens where the request ends \
+                 (RFC 9110 §7.8, RFC 9112 §6.3)",
+            ),
+            Self::MethodNotConnect { method } => write!(
+                f,
+                "the method is `{method}` but a WebSocket over HTTP/2 must be an extended CONNECT \
+                 (RFC 8441 §4)"
+            ),
+            Self::InvalidProtocolPseudoHeader { value: None } => f.write_str(
+                "the CONNECT has no :protocol pseudo-header, so it is not a WebSocket \
+                 (RFC 8441 §4)",
+            ),
+            Self::InvalidProtocolPseudoHeader { value: Some(v) } => write!(
+                f,
+                "the CONNECT's :protocol is `{v}`, not `websocket` (RFC 8441 §4)"
+            ),
+            Self::Timeout => f.write_str(
+                "the opening handshake did not complete within handshake_timeout",
+            ),
+            Self::ClosedDuringHandshake => {
+                f.write_str("the peer closed the connection during the opening handshake")
+            }
+            Self::Refused { status } => write!(f, "the request was refused with HTTP {status}"),
+            Self::AcceptFailed(e) => write!(f, "the answer could not be written: {e}"),
+            Self::ExtensionNotEnabled { name } => write!(
+                f,
+                "the offer names extension `{name}`, which this endpoint's Config does not enable \
+                 (RFC 6455 §9.1)"
+            ),
+            Self::ExtendedConnectDisabled => f.write_str(
+                "the HTTP/2 server did not enable extended CONNECT \
+                 (SETTINGS_ENABLE_CONNECT_PROTOCOL, RFC 8441 §3)",
+            ),
+            Self::UpgradeUnavailable => f.write_str(
+                "the HTTP server offers no upgrade of this request (hyper: serve connections \
+                 with upgrades, and enable extended CONNECT for HTTP/2)",
+            ),
+            Self::ResponseHasBody => f.write_str(
+                "the 101 response announces a body, which a 1xx response cannot have \
+                 (RFC 9110 §15.2)",
+            ),
             Self::InvalidUrl(e) => write!(f, "invalid WebSocket URL: {e} (RFC 6455 §3)"),
             Self::UnsupportedScheme { scheme } => write!(
                 f,
@@ -438,6 +517,7 @@ impl std::error::Error for Error {
             Self::MalformedRequest(e) | Self::MalformedResponse(e) => Some(e),
             Self::InvalidExtensions(e) => Some(e),
             Self::InvalidUrl(e) => Some(e),
+            Self::AcceptFailed(e) => Some(e),
             #[cfg(feature = "deflate")]
             Self::Deflate(e) => Some(&**e),
             _ => None,
@@ -547,14 +627,38 @@ mod tests {
             },
             Error::MultipleProtocols,
             Error::ExtensionNotOffered { name: "x".into() },
+            Error::InvalidTarget { target: "*".into() },
+            Error::RequestHasBody,
+            Error::MethodNotConnect {
+                method: "GET".into(),
+            },
+            Error::InvalidProtocolPseudoHeader { value: None },
+            Error::InvalidProtocolPseudoHeader {
+                value: Some("x".into()),
+            },
+            Error::ExtensionNotEnabled { name: "x".into() },
+            Error::ExtendedConnectDisabled,
+            Error::ResponseHasBody,
+            // Local outcomes rather than broken rules:
+            Error::Timeout,
+            Error::ClosedDuringHandshake,
+            Error::Refused { status: 403 },
+            Error::AcceptFailed(AcceptError::ReservedHeader { name: "x".into() }),
+            Error::UpgradeUnavailable,
         ];
         let mut seen = std::collections::HashSet::new();
         for e in &all {
             let msg = e.to_string();
-            assert!(
-                msg.contains("RFC") || matches!(e, Error::ResponseTooLarge { .. }),
-                "{msg}"
+            let local = matches!(
+                e,
+                Error::ResponseTooLarge { .. }
+                    | Error::Timeout
+                    | Error::ClosedDuringHandshake
+                    | Error::Refused { .. }
+                    | Error::AcceptFailed(_)
+                    | Error::UpgradeUnavailable
             );
+            assert!(msg.contains("RFC") || local, "{msg}");
             assert!(seen.insert(msg), "duplicate message for {e:?}");
         }
         for e in [
@@ -581,9 +685,6 @@ mod tests {
             .source()
             .is_some());
         assert!(Error::MissingKey.source().is_none());
-        assert!(AcceptError::InvalidExtensions(ExtensionParseError::Empty)
-            .source()
-            .is_some());
     }
 
     #[test]
@@ -616,8 +717,6 @@ mod tests {
             AcceptError::ProtocolNotOffered {
                 protocol: "x".into(),
             },
-            AcceptError::InvalidExtensions(ExtensionParseError::Empty),
-            AcceptError::ExtensionNotOffered { name: "x".into() },
             AcceptError::InvalidHeader { name: "x".into() },
             AcceptError::ReservedHeader { name: "x".into() },
         ];

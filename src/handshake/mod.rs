@@ -1,48 +1,63 @@
-//! The HTTP/1.1 Upgrade opening handshake of RFC 6455 §4, without I/O.
+//! The opening handshake (RFC 6455 §4, and RFC 8441 over HTTP/2), without
+//! I/O.
 //!
-//! Both sides work on byte buffers: feed whatever has been read so far to a
-//! parser; it answers [`Parsed::Partial`] until the head is complete, then
-//! [`Parsed::Complete`] with the number of bytes it consumed. Bytes after that
-//! point already belong to the WebSocket connection (a client may pipeline
-//! its first frames). Buffers are bounded by [`Limits`].
+//! Two state machines in the shape of [`Connection`](crate::Connection)
+//! make every decision, so the blocking and tokio adapters only move bytes
+//! and time:
 //!
-//! * Server: [`parse_request`] checks every rule of RFC 6455 §4.2.1 and gives a
-//!   [`Request`]; [`Request::accept`] writes the `101 Switching Protocols`
-//!   answer, and [`Error::response`] or [`reject`] a refusal.
-//! * Client: [`ClientRequest`] parses a `ws://` / `wss://` URL and writes the
-//!   request; [`ClientRequest::parse_response`] checks the answer
-//!   (RFC 6455 §4.1) and gives a [`Response`].
+//! * [`ServerHandshake`]: HTTP/1.1 bytes in, a validated [`Request`] out for
+//!   your decision ([`accept`](ServerHandshake::accept) with
+//!   [`AcceptOptions`], or [`reject`](ServerHandshake::reject) with a
+//!   [`Refusal`]), the answer's bytes out, a `Connection` running exactly
+//!   the extensions agreed. Every status is chosen here: 400, 426, 431, 408
+//!   at the deadline (a timer, like the connection's), 500.
+//! * [`ClientHandshake`]: the request's bytes out, the answer in, checked
+//!   against exactly what was sent, a `Connection` (or a typed refusal).
+//!
+//! A head another HTTP stack parsed (hyper, axum, h2: an HTTP/1.1 Upgrade
+//! or an HTTP/2 extended CONNECT) goes through the same rules with
+//! `Request::from_http` and `Accepted::to_http` (feature `http`).
+//!
+//! Below the machines, the parsers work on byte buffers: [`parse_request`]
+//! and [`ClientRequest::parse_response`] answer [`Parsed::Partial`] until
+//! the head is complete, then [`Parsed::Complete`] with the number of bytes
+//! consumed. Bytes after that point already belong to the WebSocket
+//! connection (a client may pipeline its first frames). Buffers are bounded
+//! by [`Limits`].
 //!
 //! # Server
 //!
 //! ```
-//! use rfc6455::handshake::{parse_request, AcceptOptions, Limits, Parsed};
+//! use std::time::Instant;
+//! use rfc6455::handshake::{AcceptOptions, Refusal, ServerAction, ServerHandshake};
+//! use rfc6455::Config;
 //!
-//! let bytes = b"GET /chat HTTP/1.1\r\n\
+//! let mut hs = ServerHandshake::new(Config::default(), Instant::now());
+//! hs.recv(b"GET /chat HTTP/1.1\r\n\
 //!     Host: server.example.com\r\n\
 //!     Upgrade: websocket\r\n\
 //!     Connection: Upgrade\r\n\
 //!     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+//!     Origin: https://example.com\r\n\
 //!     Sec-WebSocket-Protocol: chat, superchat\r\n\
-//!     Sec-WebSocket-Version: 13\r\n\r\n";
-//!
-//! let (request, consumed) = match parse_request(bytes, &Limits::default()) {
-//!     Ok(Parsed::Complete(request, consumed)) => (request, consumed),
-//!     Ok(Parsed::Partial) => unreachable!("read more bytes and try again"),
-//!     // Write the refusal back, then close the connection.
-//!     Err(e) => panic!("would send {:?}", e.response()),
-//! };
-//! assert_eq!(consumed, bytes.len());
-//! assert_eq!(request.path(), "/chat");
-//! assert_eq!(request.protocols(), ["chat", "superchat"]);
-//!
-//! let response = request
-//!     .accept(&AcceptOptions::default().protocol("chat"))
-//!     .unwrap();
-//! let text = String::from_utf8(response).unwrap();
+//!     Sec-WebSocket-Version: 13\r\n\r\n");
+//! assert_eq!(hs.poll_action(), ServerAction::Decide);
+//! hs.decide(|request| {
+//!     if request.origin() != Some("https://example.com") {
+//!         return Err(Refusal::new(403));
+//!     }
+//!     Ok(AcceptOptions::default().protocol("chat"))
+//! });
+//! assert_eq!(hs.poll_action(), ServerAction::Write);
+//! let text = String::from_utf8(hs.transmit().to_vec()).unwrap();
 //! assert!(text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
 //! assert!(text.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
 //! assert!(text.contains("Sec-WebSocket-Protocol: chat\r\n"));
+//! # let n = hs.transmit().len();
+//! # hs.advance(n);
+//! # assert_eq!(hs.poll_action(), ServerAction::Done);
+//! # hs.finish()?;
+//! # Ok::<(), rfc6455::handshake::Error>(())
 //! ```
 //!
 //! # Client
@@ -74,18 +89,27 @@
 //! ```
 
 mod client;
+mod client_handshake;
 mod error;
 mod extensions;
 mod headers;
+#[cfg(feature = "http")]
+mod http;
 mod refusal;
 mod server;
+mod server_handshake;
+mod target;
 
 pub use client::{ClientRequest, Response};
+#[cfg(feature = "h2")]
+pub(crate) use client_handshake::prepare as prepare_client_request;
+pub use client_handshake::{ClientAction, ClientHandshake};
 pub use error::{AcceptError, Error, Rejection, UrlError};
 pub use extensions::{format_extensions, parse_extensions, ExtensionOffer, ExtensionParseError};
 pub use headers::Header;
 pub use refusal::Refusal;
-pub use server::{parse_request, reject, AcceptOptions, Request};
+pub use server::{parse_request, reject, AcceptOptions, Accepted, HttpVersion, Request};
+pub use server_handshake::{ServerAction, ServerHandshake, REFUSAL_GRACE};
 
 use base64::Engine as _;
 use sha1::{Digest as _, Sha1};

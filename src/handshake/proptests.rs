@@ -94,7 +94,7 @@ proptest! {
             protocol: protocols.first().cloned(),
             ..AcceptOptions::default()
         };
-        let answer = request.accept(&options).unwrap();
+        let answer = request.accept(&options, &crate::Config::default()).unwrap().encode();
         let mut buf = answer.clone();
         buf.extend_from_slice(&trailing);
         let end = cut.index(answer.len());

@@ -1,35 +1,65 @@
-//! Server side: validating a client's opening handshake (RFC 6455 §4.2.1)
-//! and writing the answer (§4.2.2).
+//! Server side: a client's opening handshake validated into a [`Request`]
+//! (an HTTP/1.1 Upgrade, RFC 6455 §4.2.1, or an HTTP/2 extended CONNECT,
+//! RFC 8441 §4), and the answer (§4.2.2) with the extensions agreed.
 
 use std::fmt::Write as _;
 
 use base64::Engine as _;
 
 use super::error::{AcceptError, Error};
-use super::extensions::{parse_extensions, ExtensionOffer};
+use super::extensions::ExtensionOffer;
 use super::headers::{self, is_safe_value, is_token, write_field, Header};
+use super::target;
 use super::{
     accept_key, extension_list, has_token, protocol_list, with_header_slots, Limits, Parsed,
 };
+use crate::{Config, Connection, Extensions, Role};
+
+/// The HTTP version an upgrade request arrived over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HttpVersion {
+    /// HTTP/1.1: a `GET` with `Upgrade: websocket`, answered `101`.
+    Http11,
+    /// HTTP/2: an extended `CONNECT` with `:protocol websocket` (RFC 8441),
+    /// answered `200`; the WebSocket runs on that one stream.
+    Http2,
+}
+
+impl std::fmt::Display for HttpVersion {
+    /// `HTTP/1.1` or `HTTP/2.0`, as logs usually spell them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HttpVersion::Http11 => "HTTP/1.1",
+            HttpVersion::Http2 => "HTTP/2.0",
+        })
+    }
+}
 
 /// A validated client opening handshake.
 ///
-/// Obtained from [`parse_request`]; every requirement of RFC 6455 §4.2.1 has
-/// been checked, so the accessors need not fail.
+/// Made by [`parse_request`] from HTTP/1.1 bytes, by
+/// [`ServerHandshake`](super::ServerHandshake), or (feature `http`) by
+/// [`Request::from_http`] from a head another HTTP stack parsed. Every
+/// requirement of RFC 6455 §4.2.1 (or RFC 8441 §4) has been checked, so the
+/// accessors need not fail. Nothing has been written yet: check
+/// [`origin`](Request::origin), authentication and
+/// [`protocols`](Request::protocols), then [`accept`](Request::accept) or
+/// refuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
+    version: HttpVersion,
     method: String,
     path: String,
     host: String,
     origin: Option<String>,
-    key: String,
+    key: Option<String>,
     protocols: Vec<String>,
     extensions: Vec<ExtensionOffer>,
     headers: Vec<Header>,
 }
 
-/// Parses and validates a client's opening handshake from the bytes read so
-/// far.
+/// Parses and validates a client's HTTP/1.1 opening handshake from the
+/// bytes read so far.
 ///
 /// Returns [`Parsed::Partial`] while the header block is incomplete and
 /// within `limits`, and an error as soon as it cannot become valid: more than
@@ -38,20 +68,27 @@ pub struct Request {
 /// error, write [`Error::response`] and close the connection.
 ///
 /// [`Parsed::Complete`] carries the head's length; any bytes after it are
-/// already WebSocket frames and are left for the caller.
+/// already WebSocket frames and are left for the caller. (A request that
+/// announces a body of its own is refused, RFC 9112 §6.3, so no body can
+/// hide among them.)
 pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed<Request>, Error> {
     // Never look past max_size: a head that does not end within it is refused.
     let window = &buf[..buf.len().min(limits.max_size)];
     let head = with_header_slots(limits, |slots| {
         let mut req = httparse::Request::new(slots);
         match req.parse(window) {
-            Ok(httparse::Status::Complete(len)) => Ok(Some(Head {
-                method: req.method.unwrap_or_default().to_owned(),
-                path: req.path.unwrap_or_default().to_owned(),
-                minor_version: req.version.unwrap_or_default(),
-                headers: req.headers.iter().map(Header::from_httparse).collect(),
+            Ok(httparse::Status::Complete(len)) => Ok(Some((
+                Head {
+                    version: HttpVersion::Http11,
+                    method: req.method.unwrap_or_default().to_owned(),
+                    target: req.path.unwrap_or_default().to_owned(),
+                    http10: req.version == Some(0),
+                    protocol: None,
+                    authority: None,
+                    headers: req.headers.iter().map(Header::from_httparse).collect(),
+                },
                 len,
-            })),
+            ))),
             Ok(httparse::Status::Partial) => Ok(None),
             Err(httparse::Error::TooManyHeaders) => Err(Error::TooManyHeaders {
                 limit: limits.max_headers,
@@ -60,10 +97,7 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed<Request>, Err
         }
     })?;
     match head {
-        Some(head) => {
-            let len = head.len;
-            Ok(Parsed::Complete(validate(head)?, len))
-        }
+        Some((head, len)) => Ok(Parsed::Complete(validate(head)?, len)),
         None if window.len() >= limits.max_size => Err(Error::RequestTooLarge {
             limit: limits.max_size,
         }),
@@ -71,13 +105,19 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed<Request>, Err
     }
 }
 
-/// The request head copied out of the buffer, before validation.
-struct Head {
-    method: String,
-    path: String,
-    minor_version: u8,
-    headers: Vec<Header>,
-    len: usize,
+/// A request head from either HTTP version, before validation.
+pub(crate) struct Head {
+    pub(crate) version: HttpVersion,
+    pub(crate) method: String,
+    /// The request-target (HTTP/1.1) or `:path` (HTTP/2).
+    pub(crate) target: String,
+    /// An HTTP/1.0 request line.
+    pub(crate) http10: bool,
+    /// HTTP/2's `:protocol` pseudo-header (RFC 8441 §4).
+    pub(crate) protocol: Option<String>,
+    /// HTTP/2's `:authority`.
+    pub(crate) authority: Option<String>,
+    pub(crate) headers: Vec<Header>,
 }
 
 /// The value of a header that must appear exactly once.
@@ -93,30 +133,89 @@ fn lossy(value: &[u8]) -> String {
     String::from_utf8_lossy(value).into_owned()
 }
 
-/// Checks RFC 6455 §4.2.1 items 1 to 6, and the syntax of the optional
-/// items 8 and 9. Whether this is a WebSocket request at all (Upgrade,
-/// Connection) is checked before the version, and the version before the
-/// key, so a client of another protocol version gets the 426 it can act on.
-fn validate(head: Head) -> Result<Request, Error> {
+/// `host[:port]` is visible ASCII without spaces.
+fn valid_authority(host: &[u8]) -> bool {
+    !host.is_empty() && host.iter().all(|b| (0x21..=0x7e).contains(b))
+}
+
+/// Checks RFC 6455 §4.2.1 (HTTP/1.1) or RFC 8441 §4 and §5 (HTTP/2), and
+/// the syntax of the optional fields. Whether this is a WebSocket request
+/// at all is checked before the version, and the version before the key,
+/// so a client of another protocol version gets the 426 it can act on.
+pub(crate) fn validate(head: Head) -> Result<Request, Error> {
+    let list = &head.headers;
+    let host = match head.version {
+        HttpVersion::Http11 => validate_upgrade(&head)?,
+        HttpVersion::Http2 => validate_extended_connect(&head)?,
+    };
+    let target = target::normalise(&head.target)?;
+    // An absolute-form target's authority replaces Host (RFC 9112 §3.3).
+    let host = match target.authority {
+        Some(authority) if valid_authority(authority.as_bytes()) => authority,
+        Some(_) => return Err(Error::InvalidHost),
+        None => host,
+    };
+    // The switch happens where the request ends (RFC 9110 §7.8): a request
+    // with a body of its own would have that body read as frames.
+    let announces_body = headers::count(list, "Transfer-Encoding") > 0
+        || headers::find_all(list, "Content-Length").any(|v| v != b"0");
+    if announces_body {
+        return Err(Error::RequestHasBody);
+    }
+
+    let version = single(list, "Sec-WebSocket-Version", Error::MissingVersion)?;
+    if version != b"13" {
+        return Err(Error::UnsupportedVersion {
+            offered: lossy(version),
+        });
+    }
+    let key = match head.version {
+        HttpVersion::Http11 => {
+            let key = single(list, "Sec-WebSocket-Key", Error::MissingKey)?;
+            match base64::engine::general_purpose::STANDARD.decode(key) {
+                // Valid base64 is ASCII.
+                Ok(nonce) if nonce.len() == 16 => Some(lossy(key)),
+                _ => return Err(Error::InvalidKey),
+            }
+        }
+        // RFC 8441 §5: no key and no accept over HTTP/2.
+        HttpVersion::Http2 => None,
+    };
+
+    let origin = headers::find(list, "Origin")
+        .and_then(|o| std::str::from_utf8(o).ok())
+        .map(str::to_owned);
+    let protocols = protocol_list(list)?;
+    let extensions = extension_list(list)?;
+
+    Ok(Request {
+        version: head.version,
+        method: head.method,
+        path: target.path,
+        host,
+        origin,
+        key,
+        protocols,
+        extensions,
+        headers: head.headers,
+    })
+}
+
+/// RFC 6455 §4.2.1 items 1 to 4 for an HTTP/1.1 request; gives the `Host`.
+fn validate_upgrade(head: &Head) -> Result<String, Error> {
     let list = &head.headers;
     if head.method != "GET" {
         return Err(Error::MethodNotGet {
-            method: head.method,
+            method: head.method.clone(),
         });
     }
-    // httparse only accepts HTTP/1.0 and HTTP/1.1.
-    if head.minor_version < 1 {
+    if head.http10 {
         return Err(Error::HttpVersionTooOld);
     }
-
     let host = single(list, "Host", Error::MissingHost)?;
-    // A host[:port] is visible ASCII without spaces; `from_utf8` cannot fail
-    // after this check.
-    if host.is_empty() || !host.iter().all(|b| (0x21..=0x7e).contains(b)) {
+    if !valid_authority(host) {
         return Err(Error::InvalidHost);
     }
-    let host = String::from_utf8_lossy(host).into_owned();
-
     if headers::count(list, "Upgrade") == 0 {
         return Err(Error::MissingUpgrade);
     }
@@ -129,41 +228,36 @@ fn validate(head: Head) -> Result<Request, Error> {
     if !has_token(list, "Connection", "upgrade") {
         return Err(Error::MissingConnectionUpgrade);
     }
-
-    let version = single(list, "Sec-WebSocket-Version", Error::MissingVersion)?;
-    if version != b"13" {
-        return Err(Error::UnsupportedVersion {
-            offered: lossy(version),
-        });
-    }
-
-    let key = single(list, "Sec-WebSocket-Key", Error::MissingKey)?;
-    match base64::engine::general_purpose::STANDARD.decode(key) {
-        Ok(nonce) if nonce.len() == 16 => {}
-        _ => return Err(Error::InvalidKey),
-    }
-    // Valid base64 is ASCII.
-    let key = lossy(key);
-
-    let origin = headers::find(list, "Origin")
-        .and_then(|o| std::str::from_utf8(o).ok())
-        .map(str::to_owned);
-    let protocols = protocol_list(list)?;
-    let extensions = extension_list(list)?;
-
-    Ok(Request {
-        method: head.method,
-        path: head.path,
-        host,
-        origin,
-        key,
-        protocols,
-        extensions,
-        headers: head.headers,
-    })
+    Ok(lossy(host))
 }
 
-/// Headers the 101 answer writes itself; adding them again would produce a
+/// RFC 8441 §4 for an HTTP/2 request: `CONNECT`, `:protocol websocket`,
+/// an `:authority`; gives the authority.
+fn validate_extended_connect(head: &Head) -> Result<String, Error> {
+    if head.method != "CONNECT" {
+        return Err(Error::MethodNotConnect {
+            method: head.method.clone(),
+        });
+    }
+    match &head.protocol {
+        Some(p) if p.eq_ignore_ascii_case("websocket") => {}
+        other => {
+            return Err(Error::InvalidProtocolPseudoHeader {
+                value: other.clone(),
+            })
+        }
+    }
+    let authority = match &head.authority {
+        Some(a) => a.as_bytes(),
+        None => single(&head.headers, "Host", Error::MissingHost)?,
+    };
+    if !valid_authority(authority) {
+        return Err(Error::InvalidHost);
+    }
+    Ok(lossy(authority))
+}
+
+/// Headers the answer writes itself; adding them again would produce a
 /// contradictory response.
 const RESERVED_IN_RESPONSE: &[&str] = &[
     "Upgrade",
@@ -176,17 +270,25 @@ const RESERVED_IN_RESPONSE: &[&str] = &[
 ];
 
 impl Request {
-    /// The request method (always `GET` once validated).
+    /// The HTTP version the request arrived over.
+    pub fn version(&self) -> HttpVersion {
+        self.version
+    }
+
+    /// The request method: `GET` over HTTP/1.1, `CONNECT` over HTTP/2.
     pub fn method(&self) -> &str {
         &self.method
     }
 
-    /// The request target, including any query string, e.g. `/chat?room=1`.
+    /// Path and query in origin form, e.g. `/chat?room=1`, also when the
+    /// client sent an absolute-form target (RFC 9112 §3.2.2).
     pub fn path(&self) -> &str {
         &self.path
     }
 
-    /// The `Host` header value (`host` or `host:port`).
+    /// The authority the client asked for (`host` or `host:port`): the
+    /// authority of an absolute-form target, else `Host` (RFC 9112 §3.3),
+    /// or HTTP/2's `:authority`.
     pub fn host(&self) -> &str {
         &self.host
     }
@@ -198,14 +300,10 @@ impl Request {
         self.origin.as_deref()
     }
 
-    /// The `Sec-WebSocket-Key` value (base64 of 16 bytes).
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// The `Sec-WebSocket-Version`, which is always 13 once validated.
-    pub fn version(&self) -> u8 {
-        13
+    /// The `Sec-WebSocket-Key` value (base64 of 16 bytes); `None` over
+    /// HTTP/2, which has no key (RFC 8441 §5).
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
     }
 
     /// The subprotocols offered, in the client's order of preference, merged
@@ -231,20 +329,46 @@ impl Request {
         headers::find(&self.headers, name).and_then(|v| std::str::from_utf8(v).ok())
     }
 
-    /// The `Sec-WebSocket-Accept` value answering this request's key.
-    pub fn accept_key(&self) -> String {
-        accept_key(self.key.as_bytes())
+    /// The `Sec-WebSocket-Accept` value answering this request's key
+    /// (`None` over HTTP/2).
+    pub fn accept_key(&self) -> Option<String> {
+        self.key.as_deref().map(|key| accept_key(key.as_bytes()))
     }
 
-    /// Writes the `101 Switching Protocols` answer.
+    /// Accepts the request: agrees on the extensions `config` enables
+    /// (permessage-deflate with [`Config::deflate`], RFC 7692 §5) unless
+    /// `options` declines them, and gives the answer to send and the
+    /// connection to run.
     ///
     /// `options.protocol` must be one of [`Request::protocols`] (compared
-    /// exactly) and every extension in `options.extensions` must have been
-    /// offered (see [`Request::extensions`]); extra headers must be valid
-    /// field names and values without control characters, and must not be
-    /// ones this answer writes itself. Anything else is an [`AcceptError`],
-    /// so a response can never be malformed or carry injected headers.
-    pub fn accept(&self, options: &AcceptOptions) -> Result<Vec<u8>, AcceptError> {
+    /// exactly); extra headers must be valid field names and values without
+    /// control characters, and must not be ones the answer writes itself.
+    /// Anything else is an [`AcceptError`], so an answer can never be
+    /// malformed, carry injected headers, or agree to an extension the
+    /// connection cannot run.
+    ///
+    /// ```
+    /// use rfc6455::handshake::{parse_request, AcceptOptions, Limits, Parsed};
+    /// use rfc6455::Config;
+    ///
+    /// let bytes = b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\
+    ///     Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+    ///     Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    /// let Parsed::Complete(request, _) = parse_request(bytes, &Limits::default())? else {
+    ///     unreachable!()
+    /// };
+    /// let accepted = request.accept(&AcceptOptions::default().protocol("chat"), &Config::default())?;
+    /// assert_eq!(accepted.protocol(), Some("chat"));
+    /// let answer = accepted.encode(); // write these bytes, then run:
+    /// let connection = accepted.into_connection(b"");
+    /// # let _ = (answer, connection);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn accept(
+        &self,
+        options: &AcceptOptions,
+        config: &Config,
+    ) -> Result<Accepted, AcceptError> {
         if let Some(protocol) = &options.protocol {
             if !self.protocols.iter().any(|p| p == protocol) {
                 return Err(AcceptError::ProtocolNotOffered {
@@ -252,21 +376,6 @@ impl Request {
                 });
             }
         }
-        let extensions = match &options.extensions {
-            None => None,
-            Some(value) => {
-                for answer in parse_extensions(value).map_err(AcceptError::InvalidExtensions)? {
-                    let offered = self
-                        .extensions
-                        .iter()
-                        .any(|o| o.name.eq_ignore_ascii_case(&answer.name));
-                    if !offered {
-                        return Err(AcceptError::ExtensionNotOffered { name: answer.name });
-                    }
-                }
-                Some(value.trim_matches([' ', '\t']))
-            }
-        };
         for (name, value) in &options.headers {
             if !is_token(name.as_bytes()) || !is_safe_value(value.as_bytes()) {
                 return Err(AcceptError::InvalidHeader { name: name.clone() });
@@ -278,40 +387,32 @@ impl Request {
                 return Err(AcceptError::ReservedHeader { name: name.clone() });
             }
         }
-
-        let mut out = Vec::with_capacity(160);
-        out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
-        write_field(&mut out, "Upgrade", b"websocket");
-        write_field(&mut out, "Connection", b"Upgrade");
-        write_field(
-            &mut out,
-            "Sec-WebSocket-Accept",
-            self.accept_key().as_bytes(),
-        );
-        if let Some(protocol) = &options.protocol {
-            write_field(&mut out, "Sec-WebSocket-Protocol", protocol.as_bytes());
-        }
-        if let Some(extensions) = extensions {
-            write_field(&mut out, "Sec-WebSocket-Extensions", extensions.as_bytes());
-        }
-        for (name, value) in &options.headers {
-            write_field(&mut out, name, value.as_bytes());
-        }
-        out.extend_from_slice(b"\r\n");
-        Ok(out)
+        let (extensions, extensions_answer) = if options.decline_extensions {
+            (Extensions::none(), None)
+        } else {
+            Extensions::negotiate_server(&self.extensions, config)
+        };
+        Ok(Accepted {
+            version: self.version,
+            accept_key: self.accept_key(),
+            protocol: options.protocol.clone(),
+            extensions,
+            extensions_answer,
+            headers: options.headers.clone(),
+            config: config.clone(),
+        })
     }
 }
 
-/// What a server puts in its `101` answer besides the mandatory fields.
+/// What a server puts in its answer besides the mandatory fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AcceptOptions {
     /// The subprotocol selected: one of [`Request::protocols`], or `None`.
     pub protocol: Option<String>,
-    /// The `Sec-WebSocket-Extensions` answer (e.g. the negotiated
-    /// `permessage-deflate` parameters), or `None`.
-    pub extensions: Option<String>,
     /// Extra headers, e.g. `Set-Cookie`.
     pub headers: Vec<(String, String)>,
+    /// Decline every extension offer, even those the config enables.
+    pub decline_extensions: bool,
 }
 
 impl AcceptOptions {
@@ -322,18 +423,101 @@ impl AcceptOptions {
         self
     }
 
-    /// Sets the `Sec-WebSocket-Extensions` answer.
-    #[must_use]
-    pub fn extensions(mut self, value: impl Into<String>) -> Self {
-        self.extensions = Some(value.into());
-        self
-    }
-
     /// Adds an extra header.
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
+    }
+
+    /// Declines every extension for this connection (no compression).
+    #[must_use]
+    pub fn decline_extensions(mut self) -> Self {
+        self.decline_extensions = true;
+        self
+    }
+}
+
+/// An accepted request: the answer to send and what it agreed to.
+///
+/// Write [`encode`](Accepted::encode) (HTTP/1.1) or send
+/// [`to_http`](Accepted::to_http) through your HTTP stack, then run the
+/// WebSocket with [`into_connection`](Accepted::into_connection), which is
+/// built with exactly the extensions the answer names.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    version: HttpVersion,
+    accept_key: Option<String>,
+    protocol: Option<String>,
+    extensions: Extensions,
+    extensions_answer: Option<String>,
+    headers: Vec<(String, String)>,
+    config: Config,
+}
+
+impl Accepted {
+    /// The subprotocol selected, if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// The extensions agreed.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    /// The HTTP version of the request answered.
+    pub fn version(&self) -> HttpVersion {
+        self.version
+    }
+
+    /// The status the answer carries: 101 over HTTP/1.1 (RFC 6455 §4.2.2),
+    /// 200 over HTTP/2 (RFC 8441 §5).
+    pub fn status(&self) -> u16 {
+        match self.version {
+            HttpVersion::Http11 => 101,
+            HttpVersion::Http2 => 200,
+        }
+    }
+
+    /// The answer's header fields, in order (none of HTTP/2's
+    /// connection-specific ones over HTTP/2).
+    pub fn fields(&self) -> Vec<(&str, &str)> {
+        let mut out = Vec::with_capacity(5 + self.headers.len());
+        if let Some(key) = &self.accept_key {
+            out.push(("Upgrade", "websocket"));
+            out.push(("Connection", "Upgrade"));
+            out.push(("Sec-WebSocket-Accept", key.as_str()));
+        }
+        if let Some(protocol) = &self.protocol {
+            out.push(("Sec-WebSocket-Protocol", protocol.as_str()));
+        }
+        if let Some(answer) = &self.extensions_answer {
+            out.push(("Sec-WebSocket-Extensions", answer.as_str()));
+        }
+        out.extend(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        out
+    }
+
+    /// The HTTP/1.1 `101 Switching Protocols` answer, ready to write. (An
+    /// HTTP/2 request is answered through its HTTP stack: see
+    /// [`to_http`](Accepted::to_http).)
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(160);
+        out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
+        for (name, value) in self.fields() {
+            write_field(&mut out, name, value.as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out
+    }
+
+    /// The connection to run once the answer is sent; `leftover` holds the
+    /// bytes read past the request head (a client may send frames at once).
+    pub fn into_connection(self, leftover: &[u8]) -> Connection {
+        let mut conn = Connection::with_extensions(Role::Server, self.config, &self.extensions);
+        conn.recv(leftover);
+        conn
     }
 }
 
@@ -487,14 +671,17 @@ mod tests {
         assert_eq!(req.path(), "/chat");
         assert_eq!(req.host(), "server.example.com");
         assert_eq!(req.origin(), Some("http://example.com"));
-        assert_eq!(req.key(), "dGhlIHNhbXBsZSBub25jZQ==");
-        assert_eq!(req.version(), 13);
+        assert_eq!(req.key(), Some("dGhlIHNhbXBsZSBub25jZQ=="));
+        assert_eq!(req.version(), HttpVersion::Http11);
         assert_eq!(req.protocols(), ["chat", "superchat"]);
         assert!(req.extensions().is_empty());
         assert_eq!(req.headers().len(), 7);
         assert_eq!(req.header("sec-websocket-version"), Some("13"));
         assert_eq!(req.header("X-Missing"), None);
-        assert_eq!(req.accept_key(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(
+            req.accept_key().as_deref(),
+            Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        );
     }
 
     #[test]
@@ -785,22 +972,26 @@ mod tests {
         assert_eq!(r.header("origin"), None);
     }
 
+    fn accept(req: &Request, options: AcceptOptions) -> Result<Vec<u8>, AcceptError> {
+        req.accept(&options, &Config::default()).map(|a| a.encode())
+    }
+
     #[test]
     fn accept_writes_101() {
         let (req, _) = complete(SAMPLE);
-        let out = req.accept(&AcceptOptions::default()).unwrap();
+        let out = accept(&req, AcceptOptions::default()).unwrap();
         assert_eq!(
             out,
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
               Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
         );
-        let out = req
-            .accept(
-                &AcceptOptions::default()
-                    .protocol("superchat")
-                    .header("Set-Cookie", "a=b"),
-            )
-            .unwrap();
+        let out = accept(
+            &req,
+            AcceptOptions::default()
+                .protocol("superchat")
+                .header("Set-Cookie", "a=b"),
+        )
+        .unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("\r\nSec-WebSocket-Protocol: superchat\r\n"));
         assert!(text.ends_with("\r\nSet-Cookie: a=b\r\n\r\n"));
@@ -813,32 +1004,19 @@ mod tests {
             "Sec-WebSocket-Protocol: chat\r\nSec-WebSocket-Extensions: permessage-deflate\r\n",
         ));
         assert_eq!(
-            req.accept(&AcceptOptions::default().protocol("Chat")),
+            accept(&req, AcceptOptions::default().protocol("Chat")),
             Err(AcceptError::ProtocolNotOffered {
                 protocol: "Chat".into()
             })
         );
-        let text = String::from_utf8(
-            req.accept(
-                &AcceptOptions::default()
-                    .extensions(" permessage-deflate; server_no_context_takeover "),
-            )
-            .unwrap(),
-        )
-        .unwrap();
-        assert!(text.contains(
-            "\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"
-        ));
-        assert_eq!(
-            req.accept(&AcceptOptions::default().extensions("x-other")),
-            Err(AcceptError::ExtensionNotOffered {
-                name: "x-other".into()
-            })
-        );
-        assert!(matches!(
-            req.accept(&AcceptOptions::default().extensions("a\r\nX: y")),
-            Err(AcceptError::InvalidExtensions(_))
-        ));
+        // Without a deflate config nothing is agreed, and the answer says so.
+        let accepted = req
+            .accept(&AcceptOptions::default(), &Config::default())
+            .unwrap();
+        assert!(accepted.extensions().is_empty());
+        assert!(!String::from_utf8(accepted.encode())
+            .unwrap()
+            .contains("Sec-WebSocket-Extensions"));
         for (name, value) in [
             ("X-A", "1\r\nX-Injected: 1"),
             ("X A", "1"),
@@ -846,16 +1024,92 @@ mod tests {
             ("X-B", "\n"),
         ] {
             assert_eq!(
-                req.accept(&AcceptOptions::default().header(name, value)),
+                accept(&req, AcceptOptions::default().header(name, value)),
                 Err(AcceptError::InvalidHeader { name: name.into() })
             );
         }
         assert_eq!(
-            req.accept(&AcceptOptions::default().header("sec-websocket-accept", "x")),
+            accept(
+                &req,
+                AcceptOptions::default().header("sec-websocket-accept", "x")
+            ),
             Err(AcceptError::ReservedHeader {
                 name: "sec-websocket-accept".into()
             })
         );
+    }
+
+    #[cfg(feature = "deflate")]
+    #[test]
+    fn accept_agrees_on_what_the_connection_runs() {
+        let (req, _) = complete(&request_with(
+            &[],
+            "Sec-WebSocket-Extensions: x-other, permessage-deflate; server_max_window_bits=10\r\n",
+        ));
+        let config = Config::default().deflate(crate::deflate::DeflateConfig::default());
+        let accepted = req.accept(&AcceptOptions::default(), &config).unwrap();
+        let text = String::from_utf8(accepted.encode()).unwrap();
+        assert!(text.contains(
+            "\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10\r\n"
+        ));
+        let params = *accepted.extensions().deflate().unwrap();
+        assert_eq!(params.server_max_window_bits, 10);
+        let conn = accepted.clone().into_connection(b"");
+        assert_eq!(conn.extensions().deflate(), Some(&params));
+        // Declined on request.
+        let declined = req
+            .accept(&AcceptOptions::default().decline_extensions(), &config)
+            .unwrap();
+        assert!(declined.extensions().is_empty());
+        assert!(!String::from_utf8(declined.encode())
+            .unwrap()
+            .contains("Extensions"));
+    }
+
+    #[test]
+    fn upgrade_with_a_body_is_refused() {
+        // RFC 9112 §6.3: the body belongs to the request, and would be read
+        // as frames after the switch (request smuggling).
+        for extra in [
+            "Content-Length: 14\r\n",
+            "Content-Length: 5\r\n",
+            "Transfer-Encoding: chunked\r\n",
+            "Transfer-Encoding: identity\r\n",
+            "Content-Length: 0\r\nContent-Length: 3\r\n",
+            "Content-Length: x\r\n",
+        ] {
+            assert_eq!(
+                error(&request_with(&[], extra)),
+                Error::RequestHasBody,
+                "{extra:?}"
+            );
+        }
+        let mut smuggled = request_with(&[], "Content-Length: 14\r\n");
+        smuggled.extend_from_slice(&[0x81, 0x88, 0, 0, 0, 0]);
+        smuggled.extend_from_slice(b"smuggled");
+        assert_eq!(error(&smuggled), Error::RequestHasBody);
+        assert_eq!(Error::RequestHasBody.status(), 400);
+        // Some clients send an explicit empty body.
+        complete(&request_with(&[], "Content-Length: 0\r\n"));
+    }
+
+    #[test]
+    fn absolute_form_targets_are_normalised() {
+        let req = b"GET http://example.test:8080/chat?room=1 HTTP/1.1\r\nHost: other.test\r\n\
+            Upgrade: websocket\r\nConnection: Upgrade\r\n\
+            Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        let (r, _) = complete(req);
+        assert_eq!(r.path(), "/chat?room=1");
+        assert_eq!(r.host(), "example.test:8080");
+        for target in ["*", "example.test:8080", "chat", "ftp://a/x"] {
+            let req = String::from_utf8(request_with(&[], ""))
+                .unwrap()
+                .replace("GET /x ", &format!("GET {target} "));
+            assert!(
+                matches!(error(req.as_bytes()), Error::InvalidTarget { .. }),
+                "{target}"
+            );
+        }
     }
 
     #[test]

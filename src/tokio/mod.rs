@@ -37,6 +37,8 @@
 //! `wss://` URLs connect over TLS with the feature `tls` (`connect_tls`
 //! takes your own rustls config); servers use `accept_tls`.
 
+#[cfg(feature = "h2")]
+pub mod h2;
 mod inner;
 mod maybe_tls;
 pub mod reconnect;
@@ -48,7 +50,6 @@ mod tls;
 use std::future::Future;
 use std::io;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
@@ -59,8 +60,11 @@ pub use stream::WebSocketStream;
 #[cfg(feature = "tls")]
 pub use tls::{accept_tls, accept_tls_with, connect_tls, TlsServerStream};
 
-use crate::handshake::{self, AcceptOptions, ClientRequest, Parsed, Refusal, Request, Response};
-use crate::{Config, Connection, Event, Extensions, Message, Role, StreamError};
+use crate::handshake::{
+    self, AcceptOptions, ClientAction, ClientHandshake, ClientRequest, Refusal, Request, Response,
+    ServerAction, ServerHandshake,
+};
+use crate::{Config, Event, Message, StreamError};
 
 /// Connects to a `ws://` or `wss://` URL over TCP with the default
 /// [`Config`].
@@ -104,25 +108,24 @@ async fn client_handshake<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let deadline = Instant::from_std(config.handshake_deadline(std::time::Instant::now()));
-    let request = Extensions::offer(request.clone(), &config)?;
-    within(deadline, async {
-        stream.write_all(&request.encode()).await?;
-        stream.flush().await
-    })
-    .await??;
+    let mut hs = ClientHandshake::new(request.clone(), config, std::time::Instant::now())?;
     let mut buf = Vec::new();
     loop {
-        match request.parse_response(&buf, &config.handshake_limits)? {
-            Parsed::Complete(response, used) => {
-                let extensions = Extensions::from_response(&response, &config)?;
-                let mut conn = Connection::with_extensions(Role::Client, config, &extensions);
-                conn.recv(&buf[used..]);
-                return Ok((WebSocketStream::from_connection(stream, conn), response));
-            }
-            Parsed::Partial => within(deadline, read_more(&mut stream, &mut buf)).await??,
+        let deadline = hs.poll_timeout();
+        let step = match hs.poll_action() {
+            ClientAction::Done => break,
+            ClientAction::Read => read_step(&mut stream, deadline, &mut buf).await,
+            ClientAction::Write => write_step(&mut stream, deadline, hs.transmit()).await,
+        };
+        match step? {
+            Step::Read(0) => hs.recv_eof(),
+            Step::Read(_) => hs.recv(&buf),
+            Step::Wrote(n) => hs.advance(n),
+            Step::TimedOut => hs.handle_timeout(std::time::Instant::now()),
         }
     }
+    let (conn, response) = hs.finish()?;
+    Ok((WebSocketStream::from_connection(stream, conn), response))
 }
 
 /// Runs the server handshake, accepting any valid request.
@@ -159,70 +162,98 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> Result<AcceptOptions, Refusal>,
 {
-    let deadline = Instant::from_std(config.handshake_deadline(std::time::Instant::now()));
+    let mut hs = ServerHandshake::new(config, std::time::Instant::now());
+    let mut decide = Some(decide);
     let mut buf = Vec::new();
-    let (request, used) = loop {
-        match handshake::parse_request(&buf, &config.handshake_limits) {
-            Ok(Parsed::Complete(request, used)) => break (request, used),
-            Ok(Parsed::Partial) => match within(deadline, read_more(&mut stream, &mut buf)).await {
-                Ok(read) => read?,
-                Err(timeout) => {
-                    // A slow or silent client: say so, briefly, and go.
-                    refuse(&mut stream, deadline, &handshake::reject(408, &[], b"")).await;
-                    return Err(timeout);
+    loop {
+        let deadline = hs.poll_timeout();
+        let step = match hs.poll_action() {
+            ServerAction::Done => break,
+            ServerAction::Decide => {
+                if let Some(decide) = decide.take() {
+                    hs.decide(decide);
                 }
-            },
-            Err(e) => {
-                refuse(&mut stream, deadline, &e.response()).await;
-                return Err(e.into());
+                continue;
             }
+            ServerAction::Read => read_step(&mut stream, deadline, &mut buf).await,
+            ServerAction::Write => write_step(&mut stream, deadline, hs.transmit()).await,
+        };
+        match step? {
+            Step::Read(0) => hs.recv_eof(),
+            Step::Read(_) => hs.recv(&buf),
+            Step::Wrote(n) => hs.advance(n),
+            Step::TimedOut => hs.handle_timeout(std::time::Instant::now()),
         }
-    };
-    match decide(&request) {
-        Ok(mut options) => {
-            let extensions = Extensions::negotiate_server(&request, &mut options, &config);
-            let response = match request.accept(&options) {
-                Ok(response) => response,
-                Err(e) => {
-                    refuse(&mut stream, deadline, &handshake::reject(500, &[], b"")).await;
-                    return Err(StreamError::Io(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        e,
-                    )));
-                }
-            };
-            within(deadline, async {
-                stream.write_all(&response).await?;
-                stream.flush().await
-            })
-            .await??;
-            let mut conn = Connection::with_extensions(Role::Server, config, &extensions);
-            conn.recv(&buf[used..]);
-            Ok(WebSocketStream::from_connection(stream, conn))
-        }
-        Err(refusal) => {
-            stream.write_all(&refusal.encode()).await?;
-            let _ = stream.shutdown().await;
-            Err(StreamError::Refused {
-                status: refusal.status,
-            })
+    }
+    match hs.finish() {
+        Ok(conn) => Ok(WebSocketStream::from_connection(stream, conn)),
+        Err(e) => {
+            // The refusal, if any, is written; the shutdown is bounded too.
+            let _ = tokio::time::timeout(handshake::REFUSAL_GRACE, stream.shutdown()).await;
+            Err(e.into())
         }
     }
 }
 
-/// After the handshake deadline, how long a server still tries to tell a
-/// slow client why it is being dropped.
-const GRACE: Duration = Duration::from_millis(500);
+/// What one bounded handshake read or write did.
+enum Step {
+    /// Bytes read into the buffer (0: end of input).
+    Read(usize),
+    /// Bytes written.
+    Wrote(usize),
+    /// The handshake's deadline passed first.
+    TimedOut,
+}
 
-/// Best effort at telling a client why it is dropped: the answer and a
-/// shutdown, bounded so that a client that does not read cannot hold us
-/// more than [`GRACE`] past the handshake deadline.
-async fn refuse<S: AsyncWrite + Unpin>(stream: &mut S, deadline: Instant, answer: &[u8]) {
-    let _ = within(deadline + GRACE, async {
-        stream.write_all(answer).await?;
-        stream.shutdown().await
+/// Runs `io` until `deadline` (the core's `std` instant), if any.
+pub(crate) async fn bounded<T>(
+    deadline: Option<std::time::Instant>,
+    io: impl Future<Output = io::Result<T>>,
+) -> io::Result<Option<T>> {
+    match deadline {
+        None => io.await.map(Some),
+        Some(d) => match tokio::time::timeout_at(Instant::from_std(d), io).await {
+            Ok(result) => result.map(Some),
+            Err(_) => Ok(None),
+        },
+    }
+}
+
+/// One handshake read into `buf` (cleared first), bounded by `deadline`.
+///
+/// It reads into `buf` rather than a stack array, which would make every
+/// connection's task future (sized by its largest state) bigger for the
+/// connection's whole life.
+async fn read_step<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    deadline: Option<std::time::Instant>,
+    buf: &mut Vec<u8>,
+) -> io::Result<Step> {
+    buf.clear();
+    buf.reserve(2048);
+    Ok(match bounded(deadline, stream.read_buf(buf)).await? {
+        Some(n) => Step::Read(n),
+        None => Step::TimedOut,
     })
-    .await;
+}
+
+/// One handshake write, bounded by `deadline`.
+async fn write_step<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    deadline: Option<std::time::Instant>,
+    bytes: &[u8],
+) -> io::Result<Step> {
+    let written = bounded(deadline, async {
+        let n = stream.write(bytes).await?;
+        stream.flush().await?;
+        Ok(n)
+    })
+    .await?;
+    match written {
+        Some(0) => Err(io::ErrorKind::WriteZero.into()),
+        Some(n) => Ok(Step::Wrote(n)),
+        None => Ok(Step::TimedOut),
+    }
 }
 
 /// Runs `step` unless `deadline` passes first.
@@ -233,26 +264,6 @@ pub(crate) async fn within<T>(
     tokio::time::timeout_at(deadline, step)
         .await
         .map_err(|_| StreamError::HandshakeTimeout)
-}
-
-/// Reads handshake bytes; the parser bounds how many it will take.
-///
-/// It reads into `buf` itself rather than a stack array, which would make
-/// every connection's task future (sized by its largest state) bigger for
-/// the connection's whole life.
-async fn read_more<S: AsyncRead + Unpin>(
-    stream: &mut S,
-    buf: &mut Vec<u8>,
-) -> Result<(), StreamError> {
-    buf.reserve(2048);
-    if stream.read_buf(buf).await? == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "connection closed during the handshake",
-        )
-        .into());
-    }
-    Ok(())
 }
 
 /// `Stream::poll_next` over events: data messages only, `None` at the end.

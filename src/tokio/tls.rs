@@ -125,3 +125,24 @@ where
         .await
         .map_err(crate::tls::stream_error)
 }
+
+/// TLS for an HTTP/2 client connection (feature `h2`): the default client
+/// config with ALPN `h2`, which the server must select (RFC 7540 §3.3).
+#[cfg(feature = "h2")]
+pub(crate) async fn connect_h2(
+    request: &ClientRequest,
+    tcp: TcpStream,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let mut tls = (*crate::tls::default_client_config().map_err(std::io::Error::other)?).clone();
+    tls.alpn_protocols = vec![b"h2".to_vec()];
+    let name = crate::tls::server_name(request).map_err(std::io::Error::other)?;
+    let stream = tokio_rustls::TlsConnector::from(Arc::new(tls))
+        .connect(name, tcp)
+        .await?;
+    if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
+        return Err(std::io::Error::other(
+            "the server did not select HTTP/2 by ALPN (RFC 7540 §3.3)",
+        ));
+    }
+    Ok(stream)
+}

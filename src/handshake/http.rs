@@ -1,0 +1,413 @@
+//! The handshake on `http` types (feature `http`), for requests and
+//! responses another HTTP stack (hyper, axum, h2) parses and writes: the
+//! same rules as on bytes, for HTTP/1.1 Upgrade and HTTP/2 extended
+//! CONNECT (RFC 8441).
+
+use super::client::{ClientRequest, Response};
+use super::error::{Error, Rejection};
+use super::headers::{trim_ows, Header};
+use super::refusal::Refusal;
+use super::server::{validate, Accepted, Head, HttpVersion, Request};
+
+/// The fields of a `HeaderMap`, in order, as the parsers keep them.
+fn fields(map: &http::HeaderMap) -> Vec<Header> {
+    map.iter()
+        .map(|(name, value)| Header {
+            name: name.as_str().to_owned(),
+            value: trim_ows(value.as_bytes()).to_vec(),
+        })
+        .collect()
+}
+
+/// `:protocol` as the HTTP/2 stacks this crate knows store it in a
+/// request's extensions.
+fn protocol_extension(extensions: &http::Extensions) -> Option<&str> {
+    #[cfg(feature = "hyper")]
+    if let Some(p) = extensions.get::<hyper::ext::Protocol>() {
+        return Some(p.as_str());
+    }
+    #[cfg(feature = "h2")]
+    if let Some(p) = extensions.get::<h2::ext::Protocol>() {
+        return Some(p.as_str());
+    }
+    let _ = extensions;
+    None
+}
+
+/// The parts of a request head the handshake reads.
+struct HttpHead<'a> {
+    method: &'a http::Method,
+    uri: &'a http::Uri,
+    version: http::Version,
+    headers: &'a http::HeaderMap,
+}
+
+impl Request {
+    /// Validates a request head another HTTP stack parsed: an HTTP/1.1
+    /// `GET` with `Upgrade: websocket` (RFC 6455 §4.2.1), or an HTTP/2
+    /// extended `CONNECT` with `:protocol websocket` (RFC 8441 §4).
+    ///
+    /// `:protocol` is read from the request's extensions where hyper
+    /// (feature `hyper`) or h2 (feature `h2`) put it; for another stack use
+    /// [`Request::from_http_with_protocol`]. The checks and errors are those
+    /// of [`parse_request`](super::parse_request); answer an error with
+    /// [`Error::to_http`].
+    ///
+    /// ```
+    /// use rfc6455::handshake::{HttpVersion, Request};
+    ///
+    /// let (parts, ()) = http::Request::get("/chat?room=1")
+    ///     .header("host", "example.com")
+    ///     .header("upgrade", "websocket")
+    ///     .header("connection", "Upgrade")
+    ///     .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+    ///     .header("sec-websocket-version", "13")
+    ///     .body(())?
+    ///     .into_parts();
+    /// let request = Request::from_http(&parts)?;
+    /// assert_eq!((request.path(), request.version()), ("/chat?room=1", HttpVersion::Http11));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_http(parts: &http::request::Parts) -> Result<Request, Error> {
+        Request::from_http_with_protocol(parts, protocol_extension(&parts.extensions))
+    }
+
+    /// As [`Request::from_http`], on a whole request (its body is not
+    /// looked at).
+    pub fn from_http_request<B>(request: &http::Request<B>) -> Result<Request, Error> {
+        let head = HttpHead {
+            method: request.method(),
+            uri: request.uri(),
+            version: request.version(),
+            headers: request.headers(),
+        };
+        Request::from_http_head(head, protocol_extension(request.extensions()))
+    }
+
+    /// As [`Request::from_http`], with HTTP/2's `:protocol` given by the
+    /// caller (ignored for HTTP/1.x).
+    pub fn from_http_with_protocol(
+        parts: &http::request::Parts,
+        protocol: Option<&str>,
+    ) -> Result<Request, Error> {
+        let head = HttpHead {
+            method: &parts.method,
+            uri: &parts.uri,
+            version: parts.version,
+            headers: &parts.headers,
+        };
+        Request::from_http_head(head, protocol)
+    }
+
+    fn from_http_head(http: HttpHead<'_>, protocol: Option<&str>) -> Result<Request, Error> {
+        let headers = fields(http.headers);
+        let head = if http.version == http::Version::HTTP_2 {
+            Head {
+                version: HttpVersion::Http2,
+                method: http.method.as_str().to_owned(),
+                target: http
+                    .uri
+                    .path_and_query()
+                    .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned()),
+                http10: false,
+                protocol: protocol.map(str::to_owned),
+                authority: http.uri.authority().map(|a| a.as_str().to_owned()),
+                headers,
+            }
+        } else {
+            Head {
+                version: HttpVersion::Http11,
+                method: http.method.as_str().to_owned(),
+                // Origin or absolute form, as received.
+                target: http.uri.to_string(),
+                http10: http.version < http::Version::HTTP_11,
+                protocol: None,
+                authority: None,
+                headers,
+            }
+        };
+        validate(head)
+    }
+}
+
+impl Accepted {
+    /// The answer as an `http::Response` with an empty body: `101` with
+    /// `Upgrade`, `Connection` and `Sec-WebSocket-Accept` over HTTP/1.1,
+    /// `200` over HTTP/2 (RFC 8441 §5), plus the subprotocol, extensions
+    /// and extra headers.
+    pub fn to_http<B: Default>(&self) -> http::Response<B> {
+        let mut response = http::Response::new(B::default());
+        *response.status_mut() = http::StatusCode::from_u16(self.status())
+            .unwrap_or(http::StatusCode::SWITCHING_PROTOCOLS);
+        let headers = response.headers_mut();
+        for (name, value) in self.fields() {
+            // `accept` checked every name and value already.
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                http::HeaderValue::from_str(value),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        response
+    }
+}
+
+impl Refusal {
+    /// The refusal as an `http::Response`: the status (500 if out of
+    /// range), the headers that are valid, and the body.
+    pub fn to_http<B: From<Vec<u8>>>(&self) -> http::Response<B> {
+        let mut response = http::Response::new(B::from(self.body.clone()));
+        *response.status_mut() = http::StatusCode::from_u16(self.status)
+            .ok()
+            .filter(|s| !s.is_informational())
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        for (name, value) in &self.headers {
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(name.as_bytes()),
+                http::HeaderValue::from_str(value),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        response
+    }
+}
+
+impl Error {
+    /// The refusal for a request that broke this rule, as an
+    /// `http::Response`: [`Error::status`], this error's message as a
+    /// `text/plain` body, and `Sec-WebSocket-Version: 13` with a 426.
+    pub fn to_http<B: From<Vec<u8>>>(&self) -> http::Response<B> {
+        let mut refusal = Refusal::new(self.status())
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .body(format!("{self}\n"));
+        if self.status() == 426 {
+            refusal = refusal.header("Sec-WebSocket-Version", "13");
+        }
+        refusal.to_http()
+    }
+}
+
+impl ClientRequest {
+    /// The request as an HTTP/2 extended CONNECT (RFC 8441 §4): `:method
+    /// CONNECT`, `:protocol websocket` (as an `h2::ext::Protocol`
+    /// extension), `:scheme`, `:authority`, `:path`, and the same
+    /// `Sec-WebSocket-*` and extra headers as over HTTP/1.1, without a key.
+    ///
+    /// The offer it carries is the one set on this request; to add the one
+    /// a [`Config`](crate::Config) enables, use the tokio adapter's
+    /// [`h2`](crate::tokio::h2) client, which does.
+    #[cfg(feature = "h2")]
+    pub fn to_http2(&self) -> http::Request<()> {
+        let scheme = if self.is_tls() { "https" } else { "http" };
+        let uri = format!("{scheme}://{}{}", self.host_header(), self.path());
+        let mut builder = http::Request::builder()
+            .method(http::Method::CONNECT)
+            .version(http::Version::HTTP_2)
+            .uri(uri)
+            .extension(h2::ext::Protocol::from_static("websocket"))
+            .header("sec-websocket-version", "13");
+        if !self.protocol_list().is_empty() {
+            builder = builder.header("sec-websocket-protocol", self.protocol_list().join(", "));
+        }
+        if let Some(offer) = self.extensions_offered() {
+            builder = builder.header("sec-websocket-extensions", offer);
+        }
+        for (name, value) in self.extra_headers() {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        // Every part was validated when the request was built.
+        builder.body(()).unwrap_or_default()
+    }
+
+    /// Checks the answer to [`to_http2`](ClientRequest::to_http2): a 2xx
+    /// accepts (RFC 8441 §5) and gets the same subprotocol and extension
+    /// checks as a 101 (RFC 6455 §4.1); any other status is
+    /// [`Error::Rejected`] (its body, if any, is on the stream).
+    pub fn check_http_response(&self, parts: &http::response::Parts) -> Result<Response, Error> {
+        let headers = fields(&parts.headers);
+        let status = parts.status.as_u16();
+        if !parts.status.is_success() {
+            return Err(Error::Rejected(Box::new(Rejection {
+                status,
+                reason: parts
+                    .status
+                    .canonical_reason()
+                    .unwrap_or_default()
+                    .to_owned(),
+                headers,
+                body: Vec::new(),
+            })));
+        }
+        self.check_agreed(status, headers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handshake::AcceptOptions;
+    use crate::Config;
+
+    fn h1() -> http::request::Builder {
+        http::Request::get("/ws")
+            .header("host", "example.com")
+            .header("upgrade", "websocket")
+            .header("connection", "keep-alive, Upgrade")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("sec-websocket-version", "13")
+    }
+
+    fn h2() -> http::request::Builder {
+        http::Request::builder()
+            .method("CONNECT")
+            .version(http::Version::HTTP_2)
+            .uri("https://example.com/ws?room=1")
+            .header("sec-websocket-version", "13")
+            .header("origin", "https://example.com")
+    }
+
+    fn parts(b: http::request::Builder) -> http::request::Parts {
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn http11_parts_validate_like_bytes() {
+        let r = Request::from_http(&parts(h1())).unwrap();
+        assert_eq!(r.version(), HttpVersion::Http11);
+        assert_eq!(r.host(), "example.com");
+        let accepted = r
+            .accept(&AcceptOptions::default(), &Config::default())
+            .unwrap();
+        let response: http::Response<()> = accepted.to_http();
+        assert_eq!(response.status(), 101);
+        assert_eq!(
+            response.headers()["sec-websocket-accept"],
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+        assert_eq!(
+            Request::from_http(&parts(h1().header("content-length", "3"))).unwrap_err(),
+            Error::RequestHasBody
+        );
+        let old = parts(h1().version(http::Version::HTTP_10));
+        assert_eq!(
+            Request::from_http(&old).unwrap_err(),
+            Error::HttpVersionTooOld
+        );
+        let absolute = parts(h1().uri("http://other.test:81/ws?x"));
+        let r = Request::from_http(&absolute).unwrap();
+        assert_eq!((r.path(), r.host()), ("/ws?x", "other.test:81"));
+    }
+
+    #[test]
+    fn extended_connect_validates_and_answers_200() {
+        let p = parts(h2());
+        let r = Request::from_http_with_protocol(&p, Some("websocket")).unwrap();
+        assert_eq!(r.version(), HttpVersion::Http2);
+        assert_eq!((r.path(), r.host()), ("/ws?room=1", "example.com"));
+        assert_eq!(r.key(), None);
+        assert_eq!(r.origin(), Some("https://example.com"));
+        let response: http::Response<()> = r
+            .accept(&AcceptOptions::default(), &Config::default())
+            .unwrap()
+            .to_http();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers().get("sec-websocket-accept").is_none());
+        assert!(response.headers().get("upgrade").is_none());
+
+        for (protocol, want) in [
+            (None, Error::InvalidProtocolPseudoHeader { value: None }),
+            (
+                Some("h3"),
+                Error::InvalidProtocolPseudoHeader {
+                    value: Some("h3".into()),
+                },
+            ),
+        ] {
+            assert_eq!(
+                Request::from_http_with_protocol(&p, protocol).unwrap_err(),
+                want
+            );
+        }
+        let get = parts(h2().method("GET"));
+        assert!(matches!(
+            Request::from_http_with_protocol(&get, Some("websocket")),
+            Err(Error::MethodNotConnect { .. })
+        ));
+        let v8 = parts(
+            h2().header("sec-websocket-version", "8"), // a second, different value
+        );
+        assert!(Request::from_http_with_protocol(&v8, Some("websocket")).is_err());
+    }
+
+    #[test]
+    fn refusals_as_http() {
+        let r: http::Response<Vec<u8>> = Error::UnsupportedVersion {
+            offered: "8".into(),
+        }
+        .to_http();
+        assert_eq!(r.status(), 426);
+        assert_eq!(r.headers()["sec-websocket-version"], "13");
+        assert!(String::from_utf8_lossy(r.body()).contains("RFC 6455"));
+        let r: http::Response<Vec<u8>> = Refusal::new(403).header("x-why", "origin").to_http();
+        assert_eq!(r.status(), 403);
+        assert_eq!(r.headers()["x-why"], "origin");
+        let r: http::Response<Vec<u8>> = Refusal::new(101).to_http();
+        assert_eq!(r.status(), 500);
+    }
+
+    #[test]
+    fn client_checks_a_2xx_like_a_101() {
+        let request = ClientRequest::new("wss://example.com/ws")
+            .unwrap()
+            .protocol("chat")
+            .unwrap();
+        let answer = |status: u16, protocol: &str| {
+            http::Response::builder()
+                .status(status)
+                .header("sec-websocket-protocol", protocol)
+                .body(())
+                .unwrap()
+                .into_parts()
+                .0
+        };
+        let ok = request.check_http_response(&answer(200, "chat")).unwrap();
+        assert_eq!((ok.status(), ok.protocol()), (200, Some("chat")));
+        assert!(matches!(
+            request.check_http_response(&answer(200, "other")),
+            Err(Error::ProtocolNotOffered { .. })
+        ));
+        assert!(matches!(
+            request.check_http_response(&answer(403, "chat")),
+            Err(Error::Rejected(r)) if r.status == 403
+        ));
+    }
+
+    #[cfg(feature = "h2")]
+    #[test]
+    fn client_request_as_extended_connect() {
+        let request = ClientRequest::new("ws://example.com:8080/ws?x")
+            .unwrap()
+            .protocol("chat")
+            .unwrap()
+            .header("Origin", "http://example.com")
+            .unwrap();
+        let r = request.to_http2();
+        assert_eq!(r.method(), http::Method::CONNECT);
+        assert_eq!(r.uri(), "http://example.com:8080/ws?x");
+        assert_eq!(
+            r.extensions()
+                .get::<h2::ext::Protocol>()
+                .map(|p| p.as_str()),
+            Some("websocket")
+        );
+        assert_eq!(r.headers()["sec-websocket-protocol"], "chat");
+        assert!(r.headers().get("sec-websocket-key").is_none());
+        // And our own server takes it.
+        let (parts, ()) = r.into_parts();
+        let server_side = Request::from_http(&parts).unwrap();
+        assert_eq!(server_side.host(), "example.com:8080");
+    }
+}

@@ -1,0 +1,168 @@
+//! Upgrading a hyper 1 request to a WebSocket (feature `hyper`), over
+//! HTTP/1.1 (`Upgrade: websocket`) or HTTP/2 (extended CONNECT, RFC 8441).
+//!
+//! The handshake rules are the core's ([`Request::from_http`],
+//! [`Request::accept`], [`Accepted::to_http`]); this module only takes the
+//! upgraded connection from hyper and hands it to the tokio adapter.
+//!
+//! Serve connections with upgrades (`serve_connection_with_upgrades`, or
+//! `http1::Builder::serve_connection(..).with_upgrades()`), and for HTTP/2
+//! enable extended CONNECT (`http2().enable_connect_protocol()`), so that
+//! browsers use it.
+//!
+//! ```no_run
+//! use std::convert::Infallible;
+//! use http_body_util::Full;
+//! use hyper::body::{Bytes, Incoming};
+//! use rfc6455::handshake::AcceptOptions;
+//! use rfc6455::hyper::Upgrade;
+//! use rfc6455::Config;
+//!
+//! async fn handle(mut req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+//!     let upgrade = match Upgrade::new(&mut req) {
+//!         Ok(upgrade) => upgrade,
+//!         // Not a valid WebSocket request: 400, 426 or 500, with the reason.
+//!         Err(e) => return Ok(e.to_http()),
+//!     };
+//!     if upgrade.request().origin() != Some("https://example.com") {
+//!         return Ok(rfc6455::handshake::Refusal::new(403).to_http());
+//!     }
+//!     match upgrade.accept(&AcceptOptions::default(), Config::default()) {
+//!         Ok((response, pending)) => {
+//!             tokio::spawn(async move {
+//!                 let Ok(mut ws) = pending.await else { return };
+//!                 while let Ok(Some(message)) = ws.recv_message().await {
+//!                     if ws.send(message).await.is_err() {
+//!                         break;
+//!                     }
+//!                 }
+//!             });
+//!             Ok(response)
+//!         }
+//!         Err(e) => Ok(rfc6455::handshake::Error::AcceptFailed(e).to_http()),
+//!     }
+//! }
+//! ```
+
+use std::future::{Future, IntoFuture};
+use std::io;
+use std::pin::Pin;
+
+use hyper_util::rt::TokioIo;
+
+use crate::handshake::{AcceptError, AcceptOptions, Accepted, Error, HttpVersion, Request};
+use crate::tokio::WebSocketStream;
+use crate::{Config, StreamError};
+
+/// The byte stream a hyper upgrade gives, for the tokio adapter.
+pub type UpgradedIo = TokioIo<hyper::upgrade::Upgraded>;
+
+/// A WebSocket on a connection hyper upgraded.
+pub type WebSocket = WebSocketStream<UpgradedIo>;
+
+/// A validated WebSocket request, taken out of a hyper request, waiting
+/// for the caller's decision.
+#[derive(Debug)]
+pub struct Upgrade {
+    request: Request,
+    on_upgrade: hyper::upgrade::OnUpgrade,
+}
+
+impl Upgrade {
+    /// Validates `req` as an opening handshake and takes hyper's upgrade
+    /// handle out of it.
+    ///
+    /// # Errors
+    ///
+    /// The rule the request broke (answer it with [`Error::to_http`]), or
+    /// [`Error::UpgradeUnavailable`] when hyper offers no upgrade of this
+    /// connection.
+    pub fn new<B>(req: &mut http::Request<B>) -> Result<Upgrade, Error> {
+        let request = Request::from_http_request(req)?;
+        Upgrade::take(request, req.extensions_mut())
+    }
+
+    /// As [`Upgrade::new`], on a request's head.
+    pub fn from_parts(parts: &mut http::request::Parts) -> Result<Upgrade, Error> {
+        let request = Request::from_http(parts)?;
+        Upgrade::take(request, &mut parts.extensions)
+    }
+
+    fn take(request: Request, extensions: &mut http::Extensions) -> Result<Upgrade, Error> {
+        let on_upgrade = extensions
+            .remove::<hyper::upgrade::OnUpgrade>()
+            .ok_or(Error::UpgradeUnavailable)?;
+        Ok(Upgrade {
+            request,
+            on_upgrade,
+        })
+    }
+
+    /// The request: path, host, origin, offered subprotocols and
+    /// extensions, every header, and the HTTP version it came over.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// Accepts: the response to return from the service (101, or 200 over
+    /// HTTP/2) and the WebSocket to await once hyper has sent it. The
+    /// extensions `config` enables are agreed as in [`Request::accept`].
+    ///
+    /// # Errors
+    ///
+    /// An [`AcceptError`] when `options` cannot be written as a valid
+    /// answer; nothing was agreed.
+    pub fn accept<B: Default>(
+        self,
+        options: &AcceptOptions,
+        config: Config,
+    ) -> Result<(http::Response<B>, PendingWebSocket), AcceptError> {
+        let accepted = self.request.accept(options, &config)?;
+        Ok((
+            accepted.to_http(),
+            PendingWebSocket {
+                version: self.request.version(),
+                on_upgrade: self.on_upgrade,
+                accepted,
+            },
+        ))
+    }
+}
+
+/// The WebSocket an accepted [`Upgrade`] becomes once hyper hands over the
+/// connection; `.await` it (after returning the response).
+#[derive(Debug)]
+pub struct PendingWebSocket {
+    version: HttpVersion,
+    on_upgrade: hyper::upgrade::OnUpgrade,
+    accepted: Accepted,
+}
+
+impl PendingWebSocket {
+    /// The HTTP version the WebSocket runs over.
+    pub fn version(&self) -> HttpVersion {
+        self.version
+    }
+
+    /// The subprotocol agreed, if any.
+    pub fn protocol(&self) -> Option<&str> {
+        self.accepted.protocol()
+    }
+}
+
+impl IntoFuture for PendingWebSocket {
+    type Output = Result<WebSocket, StreamError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let upgraded = self.on_upgrade.await.map_err(io::Error::other)?;
+            // hyper keeps what it read past the head inside `Upgraded`.
+            let conn = self.accepted.into_connection(b"");
+            Ok(WebSocketStream::from_connection(
+                TokioIo::new(upgraded),
+                conn,
+            ))
+        })
+    }
+}
