@@ -141,6 +141,8 @@ pub async fn connect_with(
     request: ClientRequest,
     config: Config,
 ) -> Result<(WebSocketStream<H2Stream>, Response), StreamError> {
+    // An offer the config cannot run fails before any connection is made.
+    let request = handshake::prepare_client_request(request, &config)?;
     let deadline = Some(config.handshake_deadline(std::time::Instant::now()));
     let send_request = bounded(deadline, open(&request))
         .await?
