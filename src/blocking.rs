@@ -187,8 +187,24 @@ impl<S: Transport> WebSocket<S> {
         WebSocket::from_connection(stream, Connection::with_leftover(role, config, leftover))
     }
 
-    /// Wraps a stream and a connection built for it (for example with the
-    /// [`Extensions`] of a handshake done elsewhere).
+    /// Wraps a stream whose handshake was done elsewhere and agreed on
+    /// `extensions` (for example permessage-deflate, with
+    /// [`Extensions::with_deflate`](crate::Extensions)): the connection
+    /// runs exactly those. `leftover` holds bytes read past the handshake.
+    pub fn from_raw_with_extensions(
+        stream: S,
+        role: Role,
+        config: Config,
+        extensions: &crate::Extensions,
+        leftover: &[u8],
+    ) -> WebSocket<S> {
+        let mut conn = Connection::with_extensions(role, config, extensions);
+        conn.recv(leftover);
+        WebSocket::from_connection(stream, conn)
+    }
+
+    /// Wraps a stream and a connection built for it (for example by a
+    /// [`ServerHandshake`]).
     pub fn from_connection(stream: S, conn: Connection) -> WebSocket<S> {
         WebSocket {
             stream,
@@ -208,7 +224,7 @@ impl<S: Transport> WebSocket<S> {
     /// byte is written and accepts it (choosing a subprotocol and extra
     /// headers) or refuses it. Every answer, refusals included, is written
     /// within [`Config::handshake_timeout`] (refusals get
-    /// [`REFUSAL_GRACE`](handshake::REFUSAL_GRACE) more).
+    /// [`REFUSAL_GRACE`](crate::handshake::REFUSAL_GRACE) more).
     ///
     /// ```no_run
     /// use rfc6455::blocking::WebSocket;

@@ -1,26 +1,65 @@
 //! # rfc6455
 //!
 //! A WebSocket ([RFC 6455]) implementation built around a **sans-IO core**:
-//! a deterministic state machine that never touches a socket or a clock.
-//! Bytes go in, events come out; commands go in, bytes come out; time goes
-//! in as an [`Instant`](std::time::Instant). Thin adapters move bytes
-//! between that core and a stream.
+//! deterministic state machines that never touch a socket or a clock, for
+//! the opening handshake and for the connection. Bytes go in, events come
+//! out; commands go in, bytes come out; time goes in as an
+//! [`Instant`](std::time::Instant). Everything else only moves bytes.
 //!
-//! - [`handshake`]: the HTTP/1.1 upgrade, client and server, I/O-free.
+//! Where to start, from the path most servers take:
+//!
+//! - `axum` (feature `axum`): the `WebSocketUpgrade` extractor, over
+//!   HTTP/1.1 and HTTP/2 ([RFC 8441] extended CONNECT) alike; `hyper`
+//!   (feature `hyper`) for hyper without axum.
+//! - `tokio` (feature `tokio`): `WebSocketStream` over any
+//!   `AsyncRead + AsyncWrite`, cancel-safe and splittable, with
+//!   backpressure, keepalive and the close timeout; `connect`/`accept`
+//!   for raw TCP, and `tokio::h2` (feature `h2`), a client over HTTP/2.
+//! - [`blocking`]: the same over any `Read + Write`.
+//! - [`handshake`]: the opening handshake as two state machines
+//!   ([`handshake::ServerHandshake`], [`handshake::ClientHandshake`]) and
+//!   the same rules on `http` types (feature `http`).
 //! - [`Connection`]: framing, fragmentation, UTF-8, ping/pong, the closing
 //!   handshake, limits and timers.
-//! - [`blocking`]: an adapter for any `Read + Write` stream.
-//! - `tokio` (feature `tokio`): an async adapter for any
-//!   `AsyncRead + AsyncWrite`, cancel-safe and splittable, with
-//!   backpressure, keepalive and the close timeout.
+//! - `deflate` (feature `deflate`): permessage-deflate (RFC 7692).
 //! - `tls` (feature `tls`): `wss://` over rustls (the *ring* provider,
 //!   webpki roots) for both adapters: `connect("wss://...")`, a rustls
 //!   config of your own (`connect_tls`), and TLS servers (`accept_tls`).
 //!   Without it a `wss://` URL fails with [`TlsError::NotEnabled`].
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
+//! [RFC 8441]: https://www.rfc-editor.org/rfc/rfc8441
 //!
-//! ## An echo server
+//! ## Serving from axum
+//!
+//! ```no_run
+//! # #[cfg(feature = "axum")]
+//! # mod demo {
+//! use axum::{response::Response, routing::any, Router};
+//! use rfc6455::axum::{WebSocket, WebSocketUpgrade};
+//! use rfc6455::handshake::Refusal;
+//!
+//! async fn echo(upgrade: WebSocketUpgrade) -> Response {
+//!     if upgrade.request().origin().is_some_and(|o| o != "https://app.example") {
+//!         return upgrade.reject(Refusal::new(403));
+//!     }
+//!     upgrade.protocols(["chat.v1"]).on_upgrade(|mut ws: WebSocket| async move {
+//!         while let Ok(Some(message)) = ws.recv_message().await {
+//!             if ws.send(message).await.is_err() {
+//!                 break;
+//!             }
+//!         }
+//!     })
+//! }
+//!
+//! // `any`, not `get`: over HTTP/2 the handshake is a CONNECT.
+//! pub fn app() -> Router {
+//!     Router::new().route("/ws", any(echo))
+//! }
+//! # }
+//! ```
+//!
+//! ## An echo server on raw TCP
 //!
 //! ```no_run
 //! use std::net::TcpListener;

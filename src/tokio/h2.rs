@@ -15,7 +15,7 @@
 //! ```
 //!
 //! The adapter only moves bytes between the h2 stream and the
-//! [`Connection`](crate::Connection): the request, the checks on the answer
+//! [`Connection`]: the request, the checks on the answer
 //! and the extensions agreed are the core's ([`ClientRequest::to_http2`],
 //! [`ClientRequest::check_http_response`]).
 

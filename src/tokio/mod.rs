@@ -2,7 +2,8 @@
 //! `AsyncRead + AsyncWrite` stream.
 //!
 //! Like the blocking adapter it only moves bytes, wakers and timers; the
-//! [`Connection`] makes every protocol decision.
+//! [`Connection`](crate::Connection) and the handshake machines make every
+//! protocol decision.
 //!
 //! - **Cancel-safe**: all state lives in the stream, so `recv()` can sit in
 //!   a `select!` loop and lose nothing when another branch wins.

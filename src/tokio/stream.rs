@@ -37,8 +37,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         WebSocketStream::from_connection(stream, Connection::with_leftover(role, config, leftover))
     }
 
-    /// Wraps a stream and a connection built for it (for example with the
-    /// [`Extensions`](crate::Extensions) of a handshake done elsewhere).
+    /// Wraps a stream whose handshake was done elsewhere and agreed on
+    /// `extensions` (for example permessage-deflate, with
+    /// [`Extensions::with_deflate`](crate::Extensions)): the connection
+    /// runs exactly those. `leftover` holds bytes read past the handshake.
+    pub fn from_raw_with_extensions(
+        stream: S,
+        role: Role,
+        config: Config,
+        extensions: &crate::Extensions,
+        leftover: &[u8],
+    ) -> WebSocketStream<S> {
+        let mut conn = Connection::with_extensions(role, config, extensions);
+        conn.recv(leftover);
+        WebSocketStream::from_connection(stream, conn)
+    }
+
+    /// Wraps a stream and a connection built for it (for example by a
+    /// [`ServerHandshake`](crate::handshake::ServerHandshake)).
     pub fn from_connection(stream: S, conn: Connection) -> WebSocketStream<S> {
         WebSocketStream {
             inner: Inner::new(stream, conn),
