@@ -1,43 +1,83 @@
-//! A chat server: rooms, names, direct messages, JSON over WebSocket, and a
-//! browser page, all on one port.
+//! A chat server on axum: rooms, names, direct messages, JSON over
+//! WebSocket, and a browser page, all on one port.
 //!
 //! ```sh
-//! cargo run --features tokio --example chat -- 127.0.0.1:8080
+//! cargo run --features axum,tls,deflate --example chat -- 127.0.0.1:8080
 //! ```
 //!
 //! then open the printed URL in two browser windows. `GET /` serves the
-//! page; a WebSocket upgrade on `/ws` is the chat (see `protocol.rs` for
-//! the messages). Port 0 picks a free port; the URL line says which.
+//! page; `/ws` is the chat's WebSocket (see `protocol.rs` for the
+//! messages), taken by `rfc6455::axum::WebSocketUpgrade` over HTTP/1.1
+//! (`Upgrade: websocket`) or HTTP/2 (extended CONNECT, RFC 8441), which is
+//! why its route is `any`. Port 0 picks a free port; the URL line says
+//! which. Without `--tls`, `axum::serve` speaks HTTP/1.1 and HTTP/2 with
+//! prior knowledge; browsers use HTTP/1.1 on plain http.
 //!
+//! With `--tls`, the port serves HTTPS, offering HTTP/2 and HTTP/1.1 by
+//! ALPN. Browsers then load the page over HTTP/2 and open the `wss://`
+//! WebSocket as an extended CONNECT stream on the same connection. A
+//! self-signed certificate for trying it out:
+//!
+//! ```sh
+//! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+//!     -days 30 -subj /CN=localhost \
+//!     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+//!     -keyout key.pem -out cert.pem
+//! cargo run --features axum,tls,deflate --example chat -- \
+//!     127.0.0.1:8443 --tls cert.pem key.pem
+//! ```
+//!
+//! (the browser warns about it once). Each WebSocket session logs the HTTP
+//! version it came over: `chat: session 127.0.0.1:5555 over HTTP/2.0: ...`.
+//!
+//! - Origin: a browser page of another site is refused with 403
+//!   (cross-site WebSocket hijacking); clients that send no `Origin` (not
+//!   browsers) are let in.
 //! - Heartbeat: the server pings after 20 s of silence and drops a peer
 //!   that stays silent 10 s more (`Config::keepalive`).
 //! - Limits: messages of at most 64 KiB (close 1009 past that), and a
 //!   bounded queue of 256 messages per client: a client that stops reading
 //!   is dropped with close code 1008 rather than buffered without end.
+//!   With `--tls`, the TLS handshake and an HTTP/1.1 request head have 10 s
+//!   each (`axum::serve` has no such setting).
+//! - Compression: with the `deflate` feature, the permessage-deflate every
+//!   browser offers is accepted.
 //! - Broadcasts are serialised once and the same buffer is queued for
 //!   every member.
-//! - Disconnects leave the room and tell the others.
+//! - Disconnects leave the room and tell the others; Ctrl-C or SIGTERM
+//!   closes every WebSocket with 1001 and exits.
 //!
 //! `--admin` (for tests only) adds `GET /admin/cut?name=NAME`, which cuts
 //! that user's connection without a close frame, as a network failure
 //! would.
 
-mod http;
 mod protocol;
 mod room;
 mod session;
 
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rfc6455::handshake::{self, AcceptOptions, Request};
-use rfc6455::tokio::WebSocketStream;
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::serve::ListenerExt as _;
+use axum::{Extension, Router};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use rfc6455::axum::WebSocketUpgrade;
+use rfc6455::handshake::Refusal;
+use rfc6455::tls::rustls;
 use rfc6455::Config;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
-use crate::http::Head;
 use crate::room::Hub;
 
 const PAGE: &str = include_str!("index.html");
@@ -45,73 +85,264 @@ const PAGE: &str = include_str!("index.html");
 const MAX_MESSAGE: usize = 64 * 1024;
 /// Messages waiting for one slow client before it is dropped.
 const QUEUE: usize = 256;
-/// Time allowed for a request head to arrive.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for a TLS handshake, and for an HTTP/1.1 request head.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-struct Server {
-    hub: Arc<Hub>,
-    config: Config,
+const USAGE: &str = "usage: chat [ADDR] [--tls CERT.pem KEY.pem] [--admin]
+  ADDR              where to listen (default 127.0.0.1:8080; port 0: any free port)
+  --tls CERT KEY    serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate chain and key
+  --admin           test only: GET /admin/cut?name=NAME cuts that user's connection";
+
+struct Args {
+    addr: String,
+    tls: Option<(PathBuf, PathBuf)>,
     admin: bool,
 }
 
+/// The handlers' state.
+#[derive(Clone)]
+struct Chat {
+    hub: Arc<Hub>,
+    config: Config,
+}
+
 #[tokio::main]
-async fn main() -> io::Result<()> {
-    let mut addr = String::from("127.0.0.1:8080");
-    let mut admin = false;
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--admin" => admin = true,
-            "-h" | "--help" => {
-                println!("usage: chat [ADDR] [--admin]   (ADDR defaults to 127.0.0.1:8080)");
-                return Ok(());
-            }
-            _ => addr = arg,
+async fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("chat: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("chat: {e}");
+            ExitCode::FAILURE
         }
     }
-    let listener = TcpListener::bind(&addr).await?;
+}
+
+/// `Ok(None)` for `--help`.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut parsed = Args {
+        addr: "127.0.0.1:8080".into(),
+        tls: None,
+        admin: false,
+    };
+    let mut addr = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--admin" => parsed.admin = true,
+            "--tls" => match (args.next(), args.next()) {
+                (Some(cert), Some(key)) if !cert.starts_with("--") && !key.starts_with("--") => {
+                    parsed.tls = Some((cert.into(), key.into()));
+                }
+                _ => return Err("--tls needs two files: CERT.pem KEY.pem".into()),
+            },
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+            _ if addr.is_some() => return Err(format!("unexpected argument {arg}")),
+            _ => addr = Some(arg),
+        }
+    }
+    if let Some(addr) = addr {
+        parsed.addr = addr;
+    }
+    Ok(Some(parsed))
+}
+
+async fn run(args: Args) -> io::Result<()> {
+    // Bad certificate files fail before anything listens.
+    let tls = match &args.tls {
+        Some((cert, key)) => Some(tls_acceptor(cert, key)?),
+        None => None,
+    };
+    let listener = TcpListener::bind(&args.addr).await?;
     let local = listener.local_addr()?;
-    println!("chat: open http://{local}/ in a browser");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("chat: open {scheme}://{local}/ in a browser");
     io::stdout().flush()?;
-    if admin {
+    if args.admin {
         eprintln!("chat: test-only admin route enabled: GET /admin/cut?name=NAME");
     }
 
-    let server = Arc::new(Server {
-        hub: Arc::new(Hub::new(QUEUE)),
+    let hub = Arc::new(Hub::new(QUEUE));
+    let chat = Chat {
+        hub: hub.clone(),
         config: Config::default()
             .max_message_size(MAX_MESSAGE)
             .max_frame_size(MAX_MESSAGE)
             .keepalive(Duration::from_secs(20), Duration::from_secs(10))
             .close_timeout(Duration::from_secs(3))
             .with_compression(),
-        admin,
-    });
-    let shutdown = shutdown_signal();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, peer)) => {
-                    tokio::spawn(serve(tcp, peer, server.clone()));
-                }
-                // Out of descriptors and the like: wait a little.
-                Err(e) => {
-                    eprintln!("chat: accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            _ = &mut shutdown => break,
+    };
+    let app = router(chat, args.admin);
+    let serving = async {
+        match tls {
+            None => {
+                let listener = listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                let app = app.into_make_service_with_connect_info::<SocketAddr>();
+                axum::serve(listener, app).await
+            }
+            Some(acceptor) => serve_tls(listener, acceptor, app).await,
         }
+    };
+    tokio::select! {
+        result = serving => result?,
+        _ = shutdown_signal() => {}
     }
 
+    // The listener is closed; the connections' tasks still run.
     eprintln!("chat: shutting down");
-    drop(listener);
-    server.hub.shutdown();
+    hub.shutdown();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-    while server.hub.len() > 0 && tokio::time::Instant::now() < deadline {
+    while hub.len() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())
+}
+
+fn router(chat: Chat, admin: bool) -> Router {
+    let mut app = Router::new()
+        .route("/", get(page))
+        .route("/index.html", get(page))
+        // `any`: over HTTP/2 the WebSocket handshake is a CONNECT.
+        .route("/ws", any(websocket));
+    if admin {
+        app = app.route("/admin/cut", get(cut));
+    }
+    app.with_state(chat)
+}
+
+async fn page() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        PAGE,
+    )
+}
+
+/// `/ws`. A request that is not a valid WebSocket handshake never gets
+/// here: the extractor answers it (400, or 426 for another version).
+async fn websocket(
+    State(chat): State<Chat>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let request = upgrade.request();
+    // Browsers send Origin: refuse pages of other sites (cross-site
+    // WebSocket hijacking). Clients that are not browsers send none.
+    if let Some(origin) = request.origin() {
+        let host = request.host();
+        let ours = [format!("http://{host}"), format!("https://{host}")];
+        if !ours.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
+            let refusal = Refusal::new(403).body("cross-origin WebSocket refused\n");
+            return upgrade.reject(refusal);
+        }
+    }
+    let version = upgrade.version();
+    // The config also agrees on permessage-deflate, when it enables it.
+    upgrade
+        .config(chat.config)
+        .on_upgrade(move |ws| session::run(ws, chat.hub, peer, version))
+}
+
+/// `GET /admin/cut?name=NAME` (with `--admin` only).
+async fn cut(State(chat): State<Chat>, RawQuery(query): RawQuery) -> (StatusCode, &'static str) {
+    // No percent-decoding: names are plain tokens.
+    let name = query
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("name="))
+        .unwrap_or_default();
+    if chat.hub.cut(name) {
+        eprintln!("chat: admin cut {name}");
+        (StatusCode::OK, "cut\n")
+    } else {
+        (StatusCode::NOT_FOUND, "no such user\n")
+    }
+}
+
+/// HTTPS on one port: TLS, then HTTP/2 or HTTP/1.1 as ALPN agreed, with
+/// upgrades, and extended CONNECT enabled so that browsers open WebSockets
+/// over HTTP/2.
+async fn serve_tls(listener: TcpListener, acceptor: TlsAcceptor, app: Router) -> io::Result<()> {
+    let mut http = Builder::new(TokioExecutor::new());
+    http.http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HANDSHAKE_TIMEOUT);
+    http.http2().enable_connect_protocol();
+    let http = Arc::new(http);
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            // Out of descriptors and the like: wait a little.
+            Err(e) => {
+                eprintln!("chat: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let (acceptor, http) = (acceptor.clone(), http.clone());
+        // What `into_make_service_with_connect_info` gives axum::serve.
+        let app = app.clone().layer(Extension(ConnectInfo(peer)));
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => return eprintln!("chat: {peer}: TLS handshake failed: {e}"),
+                Err(_) => return eprintln!("chat: {peer}: TLS handshake timed out"),
+            };
+            let service = TowerToHyperService::new(app);
+            if let Err(e) = http
+                .serve_connection_with_upgrades(TokioIo::new(tls), service)
+                .await
+            {
+                eprintln!("chat: {peer}: {e}");
+            }
+        });
+    }
+}
+
+/// A rustls server config from PEM files, offering HTTP/2 and HTTP/1.1.
+fn tls_acceptor(cert: &Path, key: &Path) -> io::Result<TlsAcceptor> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let invalid = |path: &Path, e: &dyn std::fmt::Display| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{}: {e}", path.display()),
+        )
+    };
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| invalid(cert, &e))?;
+    if chain.is_empty() {
+        return Err(invalid(cert, &"no CERTIFICATE in the file"));
+    }
+    let private_key = PrivateKeyDer::from_pem_file(key).map_err(|e| invalid(key, &e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .with_no_client_auth()
+        .with_single_cert(chain, private_key)
+        .map_err(|e| invalid(key, &e))?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 /// Ctrl-C, or SIGTERM on Unix.
@@ -134,90 +365,6 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-async fn serve(mut tcp: TcpStream, peer: SocketAddr, server: Arc<Server>) {
-    let _ = tcp.set_nodelay(true);
-    let head = match tokio::time::timeout(HEAD_TIMEOUT, http::read_head(&mut tcp)).await {
-        Ok(Ok(head)) => head,
-        Ok(Err(_)) | Err(_) => return, // gone or too slow: just close
-    };
-    let result = match head {
-        Head::Upgrade(request, leftover) => upgrade(tcp, request, leftover, peer, server).await,
-        Head::Plain {
-            method,
-            path,
-            error,
-        } => plain(&mut tcp, &method, &path, error, &server).await,
-        Head::Invalid(response) => http::send_and_close(&mut tcp, &response).await,
-    };
-    if let Err(e) = result {
-        eprintln!("chat: {peer}: {e}");
-    }
-}
-
-async fn upgrade(
-    mut tcp: TcpStream,
-    request: Request,
-    leftover: Vec<u8>,
-    peer: SocketAddr,
-    server: Arc<Server>,
-) -> io::Result<()> {
-    if http::path_of(request.path()) != "/ws" {
-        return http::respond(&mut tcp, 404, "text/plain", b"not found\n").await;
-    }
-    // Browsers send Origin: refuse pages of other sites (cross-site
-    // WebSocket hijacking). Clients that are not browsers send none.
-    if let Some(origin) = request.origin() {
-        let ours = [
-            format!("http://{}", request.host()),
-            format!("https://{}", request.host()),
-        ];
-        if !ours.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
-            let refusal = handshake::reject(403, &[], b"cross-origin WebSocket refused\n");
-            return http::send_and_close(&mut tcp, &refusal).await;
-        }
-    }
-    // Agree on the extensions the config supports (permessage-deflate).
-    let accepted = request
-        .accept(&AcceptOptions::default(), &server.config)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    tokio::io::AsyncWriteExt::write_all(&mut tcp, &accepted.encode()).await?;
-    let conn = accepted.into_connection(&leftover);
-    let ws = WebSocketStream::from_connection(tcp, conn);
-    session::run(ws, server.hub.clone(), peer.to_string()).await;
-    Ok(())
-}
-
-async fn plain(
-    tcp: &mut TcpStream,
-    method: &str,
-    target: &str,
-    error: handshake::Error,
-    server: &Server,
-) -> io::Result<()> {
-    if method != "GET" {
-        return http::respond(tcp, 405, "text/plain", b"method not allowed\n").await;
-    }
-    match http::path_of(target) {
-        "/" | "/index.html" => {
-            http::respond(tcp, 200, "text/html; charset=utf-8", PAGE.as_bytes()).await
-        }
-        // A GET on the WebSocket path that is not a valid upgrade: the
-        // handshake error knows the right refusal (400, or 426 for a
-        // wrong version).
-        "/ws" => http::send_and_close(tcp, &error.response()).await,
-        "/admin/cut" if server.admin => {
-            let name = http::query_param(target, "name").unwrap_or_default();
-            if server.hub.cut(name) {
-                eprintln!("chat: admin cut {name}");
-                http::respond(tcp, 200, "text/plain", b"cut\n").await
-            } else {
-                http::respond(tcp, 404, "text/plain", b"no such user\n").await
-            }
-        }
-        _ => http::respond(tcp, 404, "text/plain", b"not found\n").await,
     }
 }
 

@@ -2,12 +2,15 @@
 //! into hub calls, and a writer task that drains the client's bounded
 //! queue into the socket.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rfc6455::tokio::{WebSocketReader, WebSocketStream, WebSocketWriter};
+use rfc6455::axum::WebSocket;
+use rfc6455::handshake::HttpVersion;
+use rfc6455::hyper::UpgradedIo;
+use rfc6455::tokio::{WebSocketReader, WebSocketWriter};
 use rfc6455::{CloseCode, Event, Message, StreamError, Utf8Bytes};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use crate::protocol::ClientMessage;
@@ -17,9 +20,10 @@ use crate::room::{Handle, Hub, Kick};
 /// not be reading.
 const CLOSE_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub async fn run(ws: WebSocketStream<TcpStream>, hub: Arc<Hub>, peer: String) {
+/// Runs a session on `ws`, which came from `peer` over `version`.
+pub async fn run(ws: WebSocket, hub: Arc<Hub>, peer: SocketAddr, version: HttpVersion) {
     let Handle { id, queue, kick } = hub.connect();
-    eprintln!("chat: client {id} connected from {peer}");
+    eprintln!("chat: session {peer} over {version}: client {id}");
     let (mut reader, writer) = ws.split();
     let writer = tokio::spawn(write_loop(writer, queue, kick.clone()));
     let ending = read_loop(&mut reader, &hub, id, kick).await;
@@ -31,7 +35,7 @@ pub async fn run(ws: WebSocketStream<TcpStream>, hub: Arc<Hub>, peer: String) {
 
 /// Reads until the connection ends; returns how it ended.
 async fn read_loop(
-    reader: &mut WebSocketReader<TcpStream>,
+    reader: &mut WebSocketReader<UpgradedIo>,
     hub: &Hub,
     id: u64,
     mut kick: watch::Receiver<Option<Kick>>,
@@ -74,7 +78,7 @@ fn handle(hub: &Hub, id: u64, text: &str) {
 /// Writes queued messages, several per flush when they pile up, until the
 /// queue ends or a kick arrives.
 async fn write_loop(
-    mut writer: WebSocketWriter<TcpStream>,
+    mut writer: WebSocketWriter<UpgradedIo>,
     mut queue: mpsc::Receiver<Utf8Bytes>,
     mut kick: watch::Receiver<Option<Kick>>,
 ) {
