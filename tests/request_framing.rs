@@ -134,14 +134,27 @@ fn a_body_on_the_upgrade_is_refused_not_read_as_frames() {
         input.extend_from_slice(&smuggled);
         input.extend_from_slice(&client_frame(0x1, true, b"real"));
         let answer = String::from_utf8_lossy(&exchange_until(&addr, &input, b"real")).into_owned();
-        assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{adapter:?}: {answer}");
-        assert!(!answer.contains("smuggled") && !answer.contains("real"), "{adapter:?}: {answer}");
-        assert_eq!(seen.recv().unwrap(), Err("RequestHasBody".into()), "{adapter:?}");
+        assert!(
+            answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{adapter:?}: {answer}"
+        );
+        assert!(
+            !answer.contains("smuggled") && !answer.contains("real"),
+            "{adapter:?}: {answer}"
+        );
+        assert_eq!(
+            seen.recv().unwrap(),
+            Err("RequestHasBody".into()),
+            "{adapter:?}"
+        );
 
         for extra in ["Content-Length: 5\r\n", "Transfer-Encoding: chunked\r\n"] {
             let (addr, seen) = serve_one(adapter);
             let answer = exchange(&addr, &request("/", &addr, extra));
-            assert!(answer.starts_with(b"HTTP/1.1 400 "), "{adapter:?} {extra:?}");
+            assert!(
+                answer.starts_with(b"HTTP/1.1 400 "),
+                "{adapter:?} {extra:?}"
+            );
             assert_eq!(seen.recv().unwrap(), Err("RequestHasBody".into()));
         }
 
@@ -181,7 +194,66 @@ fn absolute_form_targets_reach_the_application_as_path_and_authority() {
             let (addr, seen) = serve_one(adapter);
             let answer = exchange(&addr, &request(target, &addr, ""));
             assert!(answer.starts_with(b"HTTP/1.1 400 "), "{adapter:?} {target}");
-            assert!(seen.recv().unwrap().unwrap_err().starts_with("InvalidTarget"));
+            assert!(seen
+                .recv()
+                .unwrap()
+                .unwrap_err()
+                .starts_with("InvalidTarget"));
         }
+    }
+}
+
+/// A refusal from the accept hook is written under the handshake deadline
+/// (plus the refusal grace) in both adapters: a client that sends its
+/// request and then never reads cannot hold the server.
+#[test]
+fn a_refusal_to_a_client_that_never_reads_is_bounded() {
+    use rfc6455::handshake::{Refusal, REFUSAL_GRACE};
+    use rfc6455::Config;
+    use std::time::Instant;
+
+    let timeout = Duration::from_millis(800);
+    for adapter in ADAPTERS {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let server = std::thread::spawn(move || {
+            let (tcp, _) = listener.accept().unwrap();
+            let config = Config::default().handshake_timeout(timeout);
+            // Far more than the socket buffers hold.
+            let hook =
+                |_: &rfc6455::handshake::Request| Err(Refusal::new(403).body(vec![b'x'; 64 << 20]));
+            let started = Instant::now();
+            let result = match adapter {
+                Adapter::Blocking => {
+                    rfc6455::blocking::WebSocket::accept_with(tcp, config, hook).map(|_| ())
+                }
+                Adapter::Tokio => tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap()
+                    .block_on(async move {
+                        tcp.set_nonblocking(true).unwrap();
+                        let tcp = tokio::net::TcpStream::from_std(tcp).unwrap();
+                        rfc6455::tokio::accept_with(tcp, config, hook)
+                            .await
+                            .map(|_| ())
+                    }),
+            };
+            (started.elapsed(), result)
+        });
+        let mut client = TcpStream::connect(&addr).unwrap();
+        client.write_all(&request("/", &addr, "")).unwrap();
+        // ... and never read.
+        let (took, result) = server.join().unwrap();
+        // The decision stands as the error; the write was given up.
+        assert!(
+            matches!(result, Err(StreamError::Refused { status: 403 })),
+            "{adapter:?}: {result:?}"
+        );
+        assert!(
+            took < timeout + REFUSAL_GRACE + Duration::from_millis(500),
+            "{adapter:?} took {took:?}"
+        );
+        drop(client);
     }
 }

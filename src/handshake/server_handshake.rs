@@ -343,6 +343,76 @@ mod tests {
         }
     }
 
+    /// Feeds `input` cut at `cuts`, answering any decision with `accept`,
+    /// and gives what was transmitted and the outcome.
+    fn run(input: &[u8], cuts: &[usize]) -> (Vec<u8>, Result<(), Error>) {
+        let mut hs = ServerHandshake::new(Config::default(), Instant::now());
+        let mut out = Vec::new();
+        let mut start = 0;
+        let mut pieces = cuts.iter().copied().chain([input.len()]);
+        loop {
+            match hs.poll_action() {
+                ServerAction::Read => match pieces.next() {
+                    Some(end) => {
+                        hs.recv(&input[start..end.max(start)]);
+                        start = end.max(start);
+                    }
+                    None => hs.recv_eof(),
+                },
+                ServerAction::Decide => hs.accept(AcceptOptions::default()),
+                ServerAction::Write => out.extend(drain(&mut hs)),
+                ServerAction::Done => return (out, hs.finish().map(|_| ())),
+            }
+        }
+    }
+
+    #[test]
+    fn every_refusal_path_whatever_the_split() {
+        let ok = std::str::from_utf8(REQUEST).unwrap();
+        let cases: Vec<(String, u16)> = vec![
+            (ok.to_owned(), 101),
+            (ok.replace("Version: 13", "Version: 8"), 426),
+            (ok.replace("GET /chat", "POST /chat"), 400),
+            (ok.replace("GET /chat", "GET *"), 400),
+            (ok.replace("Upgrade: websocket", "Upgrade: h2c"), 400),
+            (
+                ok.replace(
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+                    "Sec-WebSocket-Key: x",
+                ),
+                400,
+            ),
+            (
+                ok.replace("Host: a\r\n", "Host: a\r\nContent-Length: 3\r\n"),
+                400,
+            ),
+            (
+                ok.replace(
+                    "Host: a\r\n",
+                    &format!("Host: a\r\nX: {}\r\n", "a".repeat(9000)),
+                ),
+                431,
+            ),
+            ("\x16\x03\x01\x02\x00garbage\r\n\r\n".to_owned(), 400),
+        ];
+        for (request, status) in cases {
+            let input = request.as_bytes();
+            let (whole, outcome) = run(input, &[]);
+            let head = String::from_utf8_lossy(&whole);
+            assert!(head.starts_with(&format!("HTTP/1.1 {status} ")), "{head}");
+            assert_eq!(outcome.is_ok(), status == 101);
+            // Any single cut, and byte by byte, gives the same bytes and outcome.
+            let every: Vec<usize> = (1..input.len()).collect();
+            for cuts in (0..=input.len()).map(|c| vec![c]).chain([every]) {
+                assert_eq!(
+                    run(input, &cuts),
+                    (whole.clone(), outcome.clone()),
+                    "{status} {cuts:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn bad_request_is_refused_with_its_status() {
         let mut hs = ServerHandshake::new(Config::default(), Instant::now());
