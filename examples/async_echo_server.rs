@@ -39,16 +39,25 @@ async fn serve(addr: String) -> std::io::Result<()> {
     loop {
         let (tcp, peer) = listener.accept().await?;
         tokio::spawn(async move {
-            if let Err(e) = echo(tcp).await {
+            if let Err(e) = echo(tcp, peer).await {
                 println!("{peer}: ended with error: {e}");
             }
         });
     }
 }
 
-async fn echo(tcp: TcpStream) -> Result<(), StreamError> {
+async fn echo(tcp: TcpStream, peer: std::net::SocketAddr) -> Result<(), StreamError> {
     tcp.set_nodelay(true)?;
-    let mut ws = rfc6455::tokio::accept(tcp).await?;
+    let mut version = None;
+    let mut ws = rfc6455::tokio::accept_with(tcp, Default::default(), |request| {
+        version = Some(request.version());
+        Ok(Default::default())
+    })
+    .await?;
+    // One line per session, naming the HTTP version it arrived over.
+    if let Some(version) = version {
+        println!("{peer}: connected over {version}");
+    }
     loop {
         match ws.recv().await? {
             Event::Text(text) => ws.send(text).await?,

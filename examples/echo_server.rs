@@ -38,8 +38,13 @@ fn main() -> std::io::Result<()> {
 fn serve(stream: TcpStream) -> Result<(), StreamError> {
     let peer = stream.peer_addr().ok();
     stream.set_nodelay(true)?;
-    let mut ws = WebSocket::accept_with(stream, config(), |_| Ok(Default::default()))?;
-    println!("{}: connected", show(peer));
+    let mut version = None;
+    let mut ws = WebSocket::accept_with(stream, config(), |request| {
+        version = Some(request.version());
+        Ok(Default::default())
+    })?;
+    // One line per session, naming the HTTP version it arrived over.
+    println!("{}: connected over {}", show(peer), version.map_or_else(|| "?".into(), |v| v.to_string()));
     loop {
         match ws.recv()? {
             Event::Text(text) => ws.send(text)?,
