@@ -366,7 +366,7 @@ impl ClientRequest {
     /// RFC 6455 §4.1, the checks on a 101 answer, in the RFC's order. The
     /// response rules are stricter than the request's: `Upgrade` must
     /// *match* `websocket`, not merely list it.
-    fn check_101(&self, list: Vec<Header>) -> Result<Response, Error> {
+    pub(crate) fn check_101(&self, list: Vec<Header>) -> Result<Response, Error> {
         let upgrade = match headers::count(&list, "Upgrade") {
             0 => return Err(Error::ResponseMissingUpgrade),
             1 => headers::find(&list, "Upgrade").unwrap_or_default(),

@@ -222,13 +222,43 @@ impl ClientRequest {
         builder.body(()).unwrap_or_default()
     }
 
-    /// Checks the answer to [`to_http2`](ClientRequest::to_http2): a 2xx
-    /// accepts (RFC 8441 §5) and gets the same subprotocol and extension
-    /// checks as a 101 (RFC 6455 §4.1); any other status is
-    /// [`Error::Rejected`] (its body, if any, is on the stream).
+    /// The request as an HTTP/1.1 `GET` with `Upgrade: websocket`, the key
+    /// and the same headers [`encode`](ClientRequest::encode) writes, for a
+    /// client stack that speaks HTTP itself (e.g. hyper's client with
+    /// `hyper::upgrade::on`).
+    pub fn to_http(&self) -> http::Request<()> {
+        let scheme = if self.is_tls() { "https" } else { "http" };
+        let mut builder =
+            http::Request::get(format!("{scheme}://{}{}", self.host_header(), self.path()))
+                .header("host", self.host_header())
+                .header("upgrade", "websocket")
+                .header("connection", "Upgrade")
+                .header("sec-websocket-key", self.key())
+                .header("sec-websocket-version", "13");
+        if !self.protocol_list().is_empty() {
+            builder = builder.header("sec-websocket-protocol", self.protocol_list().join(", "));
+        }
+        if let Some(offer) = self.extensions_offered() {
+            builder = builder.header("sec-websocket-extensions", offer);
+        }
+        for (name, value) in self.extra_headers() {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        // Every part was validated when the request was built.
+        builder.body(()).unwrap_or_default()
+    }
+
+    /// Checks an answer another HTTP stack parsed: a `101` to
+    /// [`to_http`](ClientRequest::to_http) gets every check of RFC 6455
+    /// §4.1, a 2xx to [`to_http2`](ClientRequest::to_http2) (RFC 8441 §5)
+    /// the subprotocol and extension ones; any other status is
+    /// [`Error::Rejected`] (its body, if any, is still to be read).
     pub fn check_http_response(&self, parts: &http::response::Parts) -> Result<Response, Error> {
         let headers = fields(&parts.headers);
         let status = parts.status.as_u16();
+        if status == 101 {
+            return self.check_101(headers);
+        }
         if !parts.status.is_success() {
             return Err(Error::Rejected(Box::new(Rejection {
                 status,
@@ -382,6 +412,27 @@ mod tests {
         assert!(matches!(
             request.check_http_response(&answer(403, "chat")),
             Err(Error::Rejected(r)) if r.status == 403
+        ));
+    }
+
+    #[test]
+    fn client_request_as_http11_and_its_101() {
+        let request = ClientRequest::new("ws://example.com/ws").unwrap();
+        let (parts, ()) = request.to_http().into_parts();
+        let server_side = Request::from_http(&parts).unwrap();
+        assert_eq!(server_side.key(), Some(request.key()));
+        let answer: http::Response<()> = server_side
+            .accept(&AcceptOptions::default(), &Config::default())
+            .unwrap()
+            .to_http();
+        let (mut answer, ()) = answer.into_parts();
+        assert_eq!(request.check_http_response(&answer).unwrap().status(), 101);
+        answer
+            .headers
+            .insert("sec-websocket-accept", "AAAA".parse().unwrap());
+        assert!(matches!(
+            request.check_http_response(&answer),
+            Err(Error::WrongAccept { .. })
         ));
     }
 
