@@ -145,9 +145,12 @@ async fn reconnects_after_the_server_restarts_and_the_hook_rejoins() {
     let started = Instant::now();
     let mut server = Server::start(0).await;
     let port = server.port;
+    // The first connection counts as healthy at once, so the outage's
+    // waits start from the first (see the tests of `healthy_after` below).
     let builder = ReconnectingClient::builder(&server.url())
         .unwrap()
-        .backoff(no_jitter(20, 100));
+        .backoff(no_jitter(20, 100))
+        .healthy_after(Duration::ZERO);
     let (builder, joins) = joining(builder);
     let mut client = timeout(LIMIT, builder.connect()).await.unwrap().unwrap();
     assert_eq!(client.state(), ConnectionState::Open);
@@ -282,7 +285,8 @@ async fn a_close_by_the_server_is_reported_then_reconnected() {
     let mut server = Server::start(0).await;
     let builder = ReconnectingClient::builder(&server.url())
         .unwrap()
-        .backoff(no_jitter(10, 50));
+        .backoff(no_jitter(10, 50))
+        .healthy_after(Duration::ZERO);
     let (builder, joins) = joining(builder);
     let mut client = timeout(LIMIT, builder.connect()).await.unwrap().unwrap();
     assert_eq!(recv_text(&mut client).await, "join 1");
@@ -382,4 +386,143 @@ async fn a_failing_hook_counts_as_a_failed_attempt() {
     assert_eq!(server.next_text().await, "join 3");
     assert_eq!(recv_text(&mut client).await, "join 3");
     client.close(CloseCode::NORMAL, "").await.unwrap();
+}
+
+/// A server that upgrades every connection, keeps it `hold`, then ends it:
+/// with a Close of `code`, or with a bare FIN when `code` is `None`.
+/// Returns its address and a count of the connections it took.
+async fn accept_then_end(hold: Duration, code: Option<CloseCode>) -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            seen.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let Ok(mut ws) = accept(tcp).await else {
+                    return;
+                };
+                tokio::time::sleep(hold).await;
+                match code {
+                    Some(code) => {
+                        let _ = ws.close(code, "later").await;
+                        while ws.recv().await.is_ok() {}
+                    }
+                    None => drop(ws), // FIN, no Close
+                }
+            });
+        }
+    });
+    (url, count)
+}
+
+fn fast_backoff() -> Backoff {
+    Backoff {
+        initial: ms(20),
+        max: Duration::from_secs(2),
+        multiplier: 2.0,
+        jitter: 0.0,
+    }
+}
+
+#[tokio::test]
+async fn a_server_that_accepts_then_closes_at_once_is_not_hammered() {
+    for code in [Some(CloseCode::TRY_AGAIN_LATER), None] {
+        let (url, connections) = accept_then_end(Duration::ZERO, code).await;
+        let mut client = ReconnectingClient::builder(&url)
+            .unwrap()
+            .backoff(fast_backoff())
+            .build();
+        // At a constant 20 ms this would be about 75 connections.
+        let _ = timeout(Duration::from_millis(1500), async {
+            loop {
+                let _ = client.recv().await;
+            }
+        })
+        .await;
+        let n = connections.load(Ordering::SeqCst);
+        // Waits 20, 40, 80, 160, 320, 640 ms: about 7 in 1.5 s.
+        assert!((4..=9).contains(&n), "{code:?}: {n} connections in 1.5 s");
+    }
+}
+
+#[tokio::test]
+async fn short_lived_connections_count_toward_max_attempts() {
+    let (url, connections) = accept_then_end(Duration::ZERO, None).await;
+    let mut client = ReconnectingClient::builder(&url)
+        .unwrap()
+        .backoff(fast_backoff())
+        .max_attempts(3)
+        .build();
+    let gave_up = timeout(LIMIT, async {
+        loop {
+            if let Err(e) = client.recv().await {
+                return e;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        matches!(gave_up, ReconnectError::GaveUp { attempts: 3, .. }),
+        "{gave_up}"
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 3);
+    assert_eq!(client.state(), ConnectionState::Closed);
+}
+
+#[tokio::test]
+async fn a_healthy_connection_starts_the_backoff_over() {
+    // Each connection lives 150 ms, past `healthy_after`: the client never
+    // gives up, and each reconnection waits only the first delay.
+    let (url, connections) = accept_then_end(ms(150), Some(CloseCode::GOING_AWAY)).await;
+    let mut client = ReconnectingClient::builder(&url)
+        .unwrap()
+        .backoff(fast_backoff())
+        .healthy_after(ms(100))
+        .max_attempts(2)
+        .build();
+    let result = timeout(Duration::from_millis(1200), async {
+        loop {
+            if let Err(e) = client.recv().await {
+                return e;
+            }
+        }
+    })
+    .await;
+    assert!(
+        result.is_err(),
+        "gave up: {:?}",
+        result.map(|e| e.to_string())
+    );
+    // About one connection every 150 + 20 ms.
+    let n = connections.load(Ordering::SeqCst);
+    assert!(n >= 5, "{n} connections in 1.2 s");
+
+    // 1013 never counts as healthy, however long the connection lived.
+    let (url, connections) = accept_then_end(ms(150), Some(CloseCode::TRY_AGAIN_LATER)).await;
+    let mut client = ReconnectingClient::builder(&url)
+        .unwrap()
+        .backoff(fast_backoff())
+        .healthy_after(ms(100))
+        .max_attempts(2)
+        .build();
+    let gave_up = timeout(LIMIT, async {
+        loop {
+            if let Err(e) = client.recv().await {
+                return e;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(
+        matches!(gave_up, ReconnectError::GaveUp { attempts: 2, .. }),
+        "{gave_up}"
+    );
+    assert_eq!(connections.load(Ordering::SeqCst), 2);
 }

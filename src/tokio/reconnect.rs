@@ -7,6 +7,13 @@
 //! [`Builder::max_attempts`] attempts in a row. Only a close that we asked
 //! for with [`ReconnectingClient::close`] ends it.
 //!
+//! The waits grow until a connection has stayed up for
+//! [`Builder::healthy_after`] (10 s by default): a server that accepts and
+//! then drops every connection at once is not hammered, and such
+//! short-lived connections count against `max_attempts` like failed ones
+//! (RFC 6455 §7.2.3 asks clients to back off after abnormal closes). A
+//! close with 1013 (Try Again Later) never resets the backoff.
+//!
 //! - **Restoring state**: a hook set with [`Builder::on_connect`] runs after
 //!   every (re)connection, before anything else is sent or received, so it
 //!   can log in again or rejoin rooms.
@@ -500,6 +507,7 @@ struct Settings {
     backoff: Backoff,
     max_attempts: Option<u32>,
     connect_timeout: Duration,
+    healthy_after: Duration,
     hook: Option<Box<Hook>>,
     tls: ClientTls,
 }
@@ -608,6 +616,27 @@ impl Builder {
         self
     }
 
+    /// How long a connection must stay up before the backoff starts over.
+    /// A connection that ends sooner counts as a failed attempt: the next
+    /// wait grows, and it counts toward
+    /// [`max_attempts`](Builder::max_attempts). Default: 10 s.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use rfc6455::tokio::reconnect::ReconnectingClient;
+    ///
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = ReconnectingClient::builder("ws://127.0.0.1:9001/")?
+    ///     .healthy_after(Duration::from_secs(30))
+    ///     .build();
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn healthy_after(mut self, after: Duration) -> Builder {
+        self.settings.healthy_after = after;
+        self
+    }
+
     /// The rustls config for a `wss://` URL (feature `tls`). Default:
     /// [`default_client_config`](crate::tls::default_client_config).
     ///
@@ -689,6 +718,8 @@ impl Builder {
             watch,
             link: Link::Connecting(first),
             failures: 0,
+            opened_at: None,
+            pending: None,
             waits: 0,
             closing: false,
         }
@@ -766,8 +797,13 @@ pub struct ReconnectingClient {
     settings: Arc<Settings>,
     watch: Arc<Watch>,
     link: Link,
-    /// Failed attempts in a row since the last open connection.
+    /// Failed attempts (and short-lived connections) in a row since the
+    /// last healthy connection.
     failures: u32,
+    /// When the open connection opened.
+    opened_at: Option<tokio::time::Instant>,
+    /// Reported by the next call: giving up after a short-lived connection.
+    pending: Option<ReconnectError>,
     /// Backoff waits so far in this outage.
     waits: u32,
     /// `close()` was called: the end of this connection is the end.
@@ -836,6 +872,7 @@ impl ReconnectingClient {
                 backoff: Backoff::default(),
                 max_attempts: None,
                 connect_timeout: Duration::from_secs(10),
+                healthy_after: Duration::from_secs(10),
                 hook: None,
                 tls: ClientTls::Default,
             },
@@ -870,13 +907,17 @@ impl ReconnectingClient {
     /// ```
     pub async fn recv(&mut self) -> Result<Event, ReconnectError> {
         loop {
+            if let Some(e) = self.pending.take() {
+                return Err(e);
+            }
             match &mut self.link {
                 Link::Open(ws) => match ws.recv().await {
                     Ok(Event::Close(frame)) => {
                         if self.closing {
                             self.finish();
                         } else {
-                            self.lost();
+                            let code = frame.as_ref().map(|f| f.code);
+                            self.lost(code, StreamError::Closed);
                         }
                         return Ok(Event::Close(frame));
                     }
@@ -885,7 +926,7 @@ impl ReconnectingClient {
                         self.finish();
                         return Err(ReconnectError::Closed);
                     }
-                    Err(_) => self.lost(),
+                    Err(e) => self.lost(None, e),
                 },
                 Link::Connecting(_) => self.drive_attempt().await?,
                 Link::Closed => return Err(ReconnectError::Closed),
@@ -1048,32 +1089,48 @@ impl ReconnectingClient {
         // attempt stays in `self.link` and resumes at the next call.
         match attempt.as_mut().await {
             Ok(ws) => {
+                // The backoff starts over only once this connection has
+                // proved healthy (see `lost`).
                 self.link = Link::Open(Box::new(ws));
-                self.failures = 0;
-                self.waits = 0;
+                self.opened_at = Some(tokio::time::Instant::now());
                 self.watch.set(ConnectionState::Open);
                 Ok(())
             }
-            Err(last) => {
-                self.failures = self.failures.saturating_add(1);
-                if let Some(max) = self.settings.max_attempts {
-                    if self.failures >= max {
-                        let attempts = self.failures;
-                        self.finish();
-                        return Err(ReconnectError::GaveUp { attempts, last });
-                    }
-                }
-                self.schedule();
-                Ok(())
-            }
+            Err(last) => self.failed(last),
         }
     }
 
-    /// The open connection ended without our asking: start over.
-    fn lost(&mut self) {
-        self.failures = 0;
-        self.waits = 0;
+    /// An attempt failed, or a connection was too short-lived to count as
+    /// up: wait longer, or give up after `max_attempts` in a row.
+    fn failed(&mut self, last: StreamError) -> Result<(), ReconnectError> {
+        self.failures = self.failures.saturating_add(1);
+        if let Some(max) = self.settings.max_attempts {
+            if self.failures >= max {
+                let attempts = self.failures;
+                self.finish();
+                return Err(ReconnectError::GaveUp { attempts, last });
+            }
+        }
         self.schedule();
+        Ok(())
+    }
+
+    /// The open connection ended without our asking (with the server's
+    /// close `code`, if any): start over, from the first wait only if it
+    /// stayed up for `healthy_after` and was not told to try again later.
+    fn lost(&mut self, code: Option<CloseCode>, why: StreamError) {
+        let lived = self
+            .opened_at
+            .take()
+            .map_or(Duration::ZERO, |opened| opened.elapsed());
+        let try_later = code == Some(CloseCode::TRY_AGAIN_LATER);
+        if lived >= self.settings.healthy_after && !try_later {
+            self.failures = 0;
+            self.waits = 0;
+            self.schedule();
+        } else if let Err(e) = self.failed(why) {
+            self.pending = Some(e);
+        }
     }
 
     /// Starts the next attempt after the next backoff wait.
