@@ -180,11 +180,13 @@ impl ClientRequest {
     }
 
     /// The subprotocols offered, in order.
+    #[cfg(feature = "http")]
     pub(crate) fn protocol_list(&self) -> &[String] {
         &self.protocols
     }
 
     /// The extra headers, in order.
+    #[cfg(feature = "http")]
     pub(crate) fn extra_headers(&self) -> &[(String, String)] {
         &self.headers
     }
