@@ -44,7 +44,11 @@ fn serve(stream: TcpStream) -> Result<(), StreamError> {
         Ok(Default::default())
     })?;
     // One line per session, naming the HTTP version it arrived over.
-    println!("{}: connected over {}", show(peer), version.map_or_else(|| "?".into(), |v| v.to_string()));
+    println!(
+        "{}: connected over {}",
+        show(peer),
+        version.map_or_else(|| "?".into(), |v| v.to_string())
+    );
     loop {
         match ws.recv()? {
             Event::Text(text) => ws.send(text)?,

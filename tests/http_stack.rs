@@ -15,7 +15,9 @@ use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rfc6455::axum::{WebSocket, WebSocketUpgrade};
 use rfc6455::deflate::DeflateConfig;
-use rfc6455::handshake::{AcceptOptions, ClientRequest, Error as HandshakeError, HttpVersion, Refusal};
+use rfc6455::handshake::{
+    AcceptOptions, ClientRequest, Error as HandshakeError, HttpVersion, Refusal,
+};
 use rfc6455::{CloseCode, Config, Event, Message, StreamError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -74,10 +76,16 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     ws.send("hello").await.unwrap();
-    assert_eq!(ws.recv_message().await.unwrap(), Some(Message::Text("hello".into())));
+    assert_eq!(
+        ws.recv_message().await.unwrap(),
+        Some(Message::Text("hello".into()))
+    );
     let big = vec![7u8; 300_000];
     ws.send(big.clone()).await.unwrap();
-    assert_eq!(ws.recv_message().await.unwrap(), Some(Message::Binary(big.into())));
+    assert_eq!(
+        ws.recv_message().await.unwrap(),
+        Some(Message::Binary(big.into()))
+    );
     ws.close(CloseCode::NORMAL, "done").await.unwrap();
     loop {
         match ws.recv().await {
@@ -135,14 +143,23 @@ async fn many_websockets_share_one_http2_connection() {
         let (send_request, connection) = h2::client::handshake(tcp).await.unwrap();
         tokio::spawn(connection);
         // A request first, so the server's SETTINGS are in.
-        let probe = http::Request::get(format!("http://{addr}/nothing")).body(()).unwrap();
-        let (answer, _) = send_request.clone().ready().await.unwrap().send_request(probe, true).unwrap();
+        let probe = http::Request::get(format!("http://{addr}/nothing"))
+            .body(())
+            .unwrap();
+        let (answer, _) = send_request
+            .clone()
+            .ready()
+            .await
+            .unwrap()
+            .send_request(probe, true)
+            .unwrap();
         assert_eq!(answer.await.unwrap().status(), 404);
         let mut sockets = Vec::new();
         for i in 0..5 {
-            let (ws, _) = rfc6455::tokio::h2::connect_on(send_request.clone(), request(addr), deflate())
-                .await
-                .unwrap();
+            let (ws, _) =
+                rfc6455::tokio::h2::connect_on(send_request.clone(), request(addr), deflate())
+                    .await
+                    .unwrap();
             sockets.push((i, ws));
         }
         for (i, ws) in &mut sockets {
@@ -202,13 +219,16 @@ async fn raw_exchange(addr: SocketAddr, request: &str) -> String {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     answer.extend_from_slice(&chunk[..n]);
-                    if answer.windows(4).any(|w| w == b"\r\n\r\n") && !answer.starts_with(b"HTTP/1.1 101") {
+                    if answer.windows(4).any(|w| w == b"\r\n\r\n")
+                        && !answer.starts_with(b"HTTP/1.1 101")
+                    {
                         // Refusals carry a Content-Length; read it all.
                         let text = String::from_utf8_lossy(&answer);
-                        if let Some(len) = text
-                            .lines()
-                            .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(str::to_owned))
-                        {
+                        if let Some(len) = text.lines().find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(str::to_owned)
+                        }) {
                             let head = text.find("\r\n\r\n").unwrap() + 4;
                             if answer.len() >= head + len.trim().parse::<usize>().unwrap() {
                                 break;
@@ -239,9 +259,18 @@ fn upgrade_request(extra: &str) -> String {
 async fn axum_refusals_are_proper_http_answers() {
     let (addr, _seen) = axum_server().await;
     // Another version: 426 naming ours (RFC 6455 §4.4).
-    let answer = raw_exchange(addr, &upgrade_request("").replace("Version: 13", "Version: 8")).await;
+    let answer = raw_exchange(
+        addr,
+        &upgrade_request("").replace("Version: 13", "Version: 8"),
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 426"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("sec-websocket-version: 13"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("sec-websocket-version: 13"),
+        "{answer}"
+    );
     // A plain GET on the WebSocket route: 400 with the rule broken.
     let answer = raw_exchange(addr, "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
@@ -300,10 +329,14 @@ async fn hyper_server() -> SocketAddr {
         loop {
             let (tcp, _) = listener.accept().await.unwrap();
             tokio::spawn(async move {
-                let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                let mut builder =
+                    hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                 builder.http2().enable_connect_protocol();
                 let _ = builder
-                    .serve_connection_with_upgrades(TokioIo::new(tcp), hyper::service::service_fn(handle))
+                    .serve_connection_with_upgrades(
+                        TokioIo::new(tcp),
+                        hyper::service::service_fn(handle),
+                    )
                     .await;
             });
         }
@@ -363,7 +396,9 @@ async fn h2_client_refuses_a_server_without_extended_connect() {
     .unwrap();
     assert!(matches!(
         result,
-        Err(StreamError::Handshake(HandshakeError::ExtendedConnectDisabled))
+        Err(StreamError::Handshake(
+            HandshakeError::ExtendedConnectDisabled
+        ))
     ));
 }
 
@@ -376,6 +411,8 @@ async fn h2_client_checks_negotiation_against_its_offer() {
         .unwrap();
     assert!(matches!(
         rfc6455::tokio::h2::connect_with(request, Config::default()).await,
-        Err(StreamError::Handshake(HandshakeError::ExtensionNotEnabled { .. }))
+        Err(StreamError::Handshake(
+            HandshakeError::ExtensionNotEnabled { .. }
+        ))
     ));
 }
