@@ -331,14 +331,15 @@ impl<S: Transport> WebSocket<S> {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    // Best effort: the close frame explaining the failure.
+                    // Best effort: the close frame explaining the failure,
+                    // then the peer's end, so that it is not lost to a reset.
                     let _ = self.flush_bounded();
-                    self.shutdown();
+                    self.linger();
                     return Err(e.into());
                 }
             }
             if self.conn.should_shutdown() {
-                self.shutdown();
+                self.linger();
                 return Err(StreamError::Closed);
             }
             self.flush()?;
@@ -484,6 +485,26 @@ impl<S: Transport> WebSocket<S> {
         }
     }
 
+    /// Shuts the write half down, then reads and discards for as long as
+    /// the connection says (its linger after a failure: until the peer's
+    /// EOF, within the close timeout and a byte budget).
+    fn linger(&mut self) {
+        if self.finished {
+            return;
+        }
+        let _ = self.stream.shutdown_write();
+        while !self.conn.should_close() {
+            match self.read_once() {
+                // The transport is gone: nothing left to wait for.
+                Err(_) => break,
+                Ok(()) => {
+                    let _ = self.conn.poll_event();
+                }
+            }
+        }
+        self.finished = true;
+    }
+
     /// Reports the time, then blocks for at most the next deadline on one
     /// read, and hands what arrived to the connection.
     fn read_once(&mut self) -> Result<(), StreamError> {
@@ -492,7 +513,7 @@ impl<S: Transport> WebSocket<S> {
         if self.conn.wants_write() {
             self.flush()?; // a keepalive ping or a timeout's close frame
         }
-        if self.conn.should_shutdown() {
+        if self.conn.should_close() {
             return Ok(()); // a timer ended the connection: nothing to wait for
         }
         let timeout = self.conn.poll_timeout().map(|deadline| {

@@ -223,8 +223,11 @@ fn close_timeout_ends_the_wait_for_a_silent_peer() {
 #[test]
 fn keepalive_detects_a_silent_peer() {
     let (url, server) = serve_one(|stream| {
-        let config =
-            Config::default().keepalive(Duration::from_millis(200), Duration::from_millis(200));
+        // The silent peer never closes either: the linger after the
+        // failure ends with the close timeout.
+        let config = Config::default()
+            .keepalive(Duration::from_millis(200), Duration::from_millis(200))
+            .close_timeout(Duration::from_millis(500));
         let mut ws =
             WebSocket::accept_with(stream, config, |_| Ok(AcceptOptions::default())).unwrap();
         let started = Instant::now();

@@ -122,6 +122,12 @@ impl Server {
     }
 }
 
+/// The attackers below never close: after failing them the server lingers
+/// for their end until the close timeout, shortened here to 1 s.
+fn lingering() -> Config {
+    Config::default().close_timeout(Duration::from_secs(1))
+}
+
 fn accept_any(_: &handshake::Request) -> Result<AcceptOptions, handshake::Refusal> {
     Ok(AcceptOptions::default())
 }
@@ -400,7 +406,7 @@ fn huge_length_announcements_fail_before_buffering() {
     let cases = [(1u64 << 63, 1002), (1u64 << 62, 1009)];
     for adapter in ADAPTERS {
         for (len, code) in cases {
-            let server = Server::start(adapter, Config::default(), Behaviour::Echo);
+            let server = Server::start(adapter, lingering(), Behaviour::Echo);
             let mut tcp = raw_client(server.addr);
             tcp.write_all(&header_announcing(len)).unwrap();
             served_meanwhile(&server);
@@ -427,7 +433,7 @@ fn huge_length_announcements_fail_before_buffering() {
 #[test]
 fn endless_empty_continuations_end_with_1008() {
     for adapter in ADAPTERS {
-        let server = Server::start(adapter, Config::default(), Behaviour::Echo);
+        let server = Server::start(adapter, lingering(), Behaviour::Echo);
         let mut tcp = raw_client(server.addr);
         let mut flood = client_frame(0x1, false, b"");
         for _ in 0..10_000 {
@@ -563,8 +569,7 @@ fn a_peer_that_never_reads_is_dropped_with_memory_bounded() {
 #[test]
 fn a_silent_half_open_peer_is_ended_by_keepalive() {
     for adapter in ADAPTERS {
-        let config =
-            Config::default().keepalive(Duration::from_millis(200), Duration::from_millis(300));
+        let config = lingering().keepalive(Duration::from_millis(200), Duration::from_millis(300));
         let server = Server::start(adapter, config, Behaviour::Echo);
         // Handshake done, then nothing: no reads, no writes, no FIN, like a
         // peer whose network vanished.

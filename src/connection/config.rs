@@ -71,6 +71,13 @@ pub struct Config {
     /// Size and field-count bounds on the handshake head the adapters
     /// read. Default 8 KiB and 64 fields; past them a server answers 431.
     pub handshake_limits: crate::handshake::Limits,
+    /// After failing the connection, how many more bytes to read and
+    /// discard while waiting for the peer to close (the lingering close of
+    /// RFC 6455 §7.1.1: closing with unread input would reset the
+    /// connection, and the peer could lose our close frame). The wait is
+    /// also bounded by [`close_timeout`](Config::close_timeout). Default
+    /// 64 MiB; 0 closes at once.
+    pub max_linger_bytes: usize,
 }
 
 impl Default for Config {
@@ -89,11 +96,18 @@ impl Default for Config {
             deflate: None,
             handshake_timeout: Duration::from_secs(10),
             handshake_limits: crate::handshake::Limits::default(),
+            max_linger_bytes: 64 << 20,
         }
     }
 }
 
 impl Config {
+    /// Sets [`Config::max_linger_bytes`].
+    pub fn max_linger_bytes(mut self, bytes: usize) -> Config {
+        self.max_linger_bytes = bytes;
+        self
+    }
+
     /// Sets [`Config::max_frame_size`].
     pub fn max_frame_size(mut self, bytes: usize) -> Config {
         self.max_frame_size = bytes;

@@ -35,6 +35,13 @@ enum Transport {
     /// close the transport first (RFC 6455 §7.1.1), bounded by the close
     /// timeout.
     AwaitEof,
+    /// The connection failed: once the close frame is written, shut the
+    /// write half down, and read and discard input until the peer closes
+    /// too (EOF), `budget` more bytes or the close timeout, whichever comes
+    /// first; then close. Closing with unread input would make the kernel
+    /// reset the connection, and the peer could lose our close frame
+    /// (RFC 6455 §7.1.1).
+    Linger { budget: usize },
     /// Shut the transport down once the queued bytes are written: nothing
     /// more will be read.
     Shutdown,
@@ -174,7 +181,9 @@ impl Connection {
 
     /// Hands the connection bytes read from the transport.
     pub fn recv(&mut self, data: &[u8]) {
-        if !self.state.is_closed() {
+        if self.state.is_closed() {
+            self.count_dropped(data.len());
+        } else {
             self.receiver.buf_mut().extend_from_slice(data);
         }
     }
@@ -182,7 +191,7 @@ impl Connection {
     /// The transport has no more input.
     pub fn recv_eof(&mut self) {
         self.eof = true;
-        if self.transport == Transport::AwaitEof {
+        if matches!(self.transport, Transport::AwaitEof | Transport::Linger { .. }) {
             self.transport = Transport::Shutdown;
             self.timers.stop();
         }
@@ -198,7 +207,7 @@ impl Connection {
             return Err(error);
         }
         if self.state.is_closed() {
-            self.receiver.discard();
+            self.drop_input();
             return Ok(None);
         }
         self.note_new_input();
@@ -280,8 +289,25 @@ impl Connection {
         self.timers.start_close();
     }
 
+    /// Once closed, input is dropped as it comes; while lingering it counts
+    /// against the budget, and past it the transport closes.
+    fn drop_input(&mut self) {
+        let dropped = self.receiver.drop_input();
+        self.count_dropped(dropped);
+    }
+
+    fn count_dropped(&mut self, dropped: usize) {
+        if let Transport::Linger { budget } = &mut self.transport {
+            match budget.checked_sub(dropped) {
+                Some(left) => *budget = left,
+                None => self.transport = Transport::Shutdown,
+            }
+        }
+    }
+
     /// Fails the connection (§7.1.7): queues the close frame `error` calls
-    /// for, unless one was sent already or the transport is gone.
+    /// for, unless one was sent already or the transport is gone, and
+    /// lingers for the peer's end (see [`Connection::should_close`]).
     fn fail(&mut self, error: Error) -> Error {
         let code = error.close_code();
         if self.state.is_open() && code != CloseCode::ABNORMAL {
@@ -296,9 +322,18 @@ impl Connection {
             clean: false,
             initiated_locally: error != Error::AbnormalClosure,
         });
-        self.transport = Transport::Shutdown;
+        // A peer that is gone or silent has nothing left to say.
+        let linger = !self.eof
+            && !matches!(error, Error::AbnormalClosure | Error::CloseTimeout);
+        self.transport = if linger {
+            Transport::Linger {
+                budget: self.config.max_linger_bytes,
+            }
+        } else {
+            Transport::Shutdown
+        };
         // A fresh close timeout bounds writing the close frame to a peer
-        // that may not read.
+        // that may not read, and the linger after it.
         self.timers.stop();
         self.timers.start_close();
         self.receiver.discard();
@@ -487,9 +522,23 @@ impl Connection {
     /// adapter then shuts down without writing them.
     pub fn should_shutdown(&self) -> bool {
         match self.transport {
-            Transport::Shutdown => !self.wants_write(),
+            Transport::Shutdown | Transport::Linger { .. } => !self.wants_write(),
             Transport::Abort => true,
             Transport::Open | Transport::AwaitEof => false,
+        }
+    }
+
+    /// `true` when the adapter should close the transport: nothing more
+    /// will be written or read. Until then, after
+    /// [`should_shutdown`](Connection::should_shutdown), keep reading and
+    /// passing input (and EOF) on: a failed connection lingers, discarding
+    /// input until the peer closes, within the close timeout and
+    /// [`Config::max_linger_bytes`], so that its close frame is not lost
+    /// to a reset (RFC 6455 §7.1.1).
+    pub fn should_close(&self) -> bool {
+        match self.transport {
+            Transport::Linger { .. } => false,
+            _ => self.should_shutdown(),
         }
     }
 
@@ -521,6 +570,7 @@ impl Connection {
             }
             Due::Close => match self.state {
                 State::Closed(_) if self.wants_write() => self.transport = Transport::Abort,
+                // Also ends a linger: the peer had its time to close.
                 State::Closed(_) => self.transport = Transport::Shutdown,
                 _ => {
                     let error = self.fail(Error::CloseTimeout);

@@ -95,6 +95,13 @@ impl Receiver {
         self.buf.len()
     }
 
+    /// Drops the buffered input, keeping the buffer; gives how much.
+    pub(crate) fn drop_input(&mut self) -> usize {
+        let n = self.buf.len();
+        self.buf.clear();
+        n
+    }
+
     /// Drops all input and partial state; used once the connection is over.
     pub(crate) fn discard(&mut self) {
         self.buf = BytesMut::new();

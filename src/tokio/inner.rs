@@ -46,6 +46,9 @@ pub(crate) struct Inner<S> {
     timer: Option<Pin<Box<Sleep>>>,
     timer_deadline: Option<Instant>,
     ending: Option<Ending>,
+    /// The write half was shut down (reading may go on: a failed
+    /// connection lingers until the peer's end).
+    write_shut: bool,
     /// The transport was shut down: nothing more will happen.
     finished: bool,
     /// Set once split: both halves may write (the reader sends pongs and
@@ -98,6 +101,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             timer: None,
             timer_deadline: None,
             ending: None,
+            write_shut: false,
             finished: false,
             write_wakers: None,
         }
@@ -121,9 +125,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             // Timers first: a timeout may have failed the connection, and
             // `poll_event` below reports that.
             let fired = self.poll_timers(cx);
-            if self.ending.is_none() {
+            if self.ending.is_some() {
+                // Lingering: the connection drops what arrived.
+                let _ = self.conn.poll_event();
+            } else {
                 match self.conn.poll_event() {
-                    Ok(Some(Event::Close(frame))) => self.ending = Some(Ending::Closed(frame)),
+                    Ok(Some(Event::Close(frame))) => {
+                        self.ending = Some(Ending::Closed(frame));
+                        continue; // arms the close timer the ending started
+                    }
                     Ok(Some(event)) => {
                         // Pongs go out now if the transport takes them; if
                         // not, the waker is registered and a later poll
@@ -134,7 +144,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                         return Poll::Ready(Ok(event));
                     }
                     Ok(None) => {}
-                    Err(e) => self.ending = Some(Ending::Failed(e)),
+                    Err(e) => {
+                        self.ending = Some(Ending::Failed(e));
+                        continue; // arms the close timer bounding the linger
+                    }
                 }
             }
             if fired {
@@ -146,9 +159,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 }
                 self.conn.recv_eof(); // ending anyway; the transport is gone
             }
-            if self.conn.should_shutdown() {
+            if self.conn.should_shutdown() && !self.write_shut {
                 // Errors here change nothing: the connection is over.
                 let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+                self.write_shut = true;
+            }
+            if self.conn.should_close() {
                 return Poll::Ready(self.finish());
             }
             if self.conn.wants_write() && self.ending.is_some() {
