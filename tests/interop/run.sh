@@ -110,13 +110,16 @@ fi
 
 # --all-features: the feature set autobahn/run.sh builds in release too, so
 # neither build invalidates the other's artifacts.
-BUILD=(cargo build --release --all-features --example echo_server --example interop_client)
+BUILD=(cargo build --release --all-features --example echo_server --example async_echo_server
+    --example interop_client)
 log "building: ${BUILD[*]}"
 BUILD_JSON="$(cd "$ROOT" && bounded "$BUILD_TIMEOUT" "${BUILD[@]}" \
     --message-format=json-render-diagnostics)" || die "${BUILD[*]}"
 SERVER_BIN="$(cargo_executable echo_server <<<"$BUILD_JSON")"
 CLIENT_BIN="$(cargo_executable interop_client <<<"$BUILD_JSON")"
+ASYNC_SERVER_BIN="$(cargo_executable async_echo_server <<<"$BUILD_JSON")"
 [[ -x "$SERVER_BIN" ]] || die "cannot find the built echo_server binary"
+[[ -x "$ASYNC_SERVER_BIN" ]] || die "cannot find the built async_echo_server binary"
 [[ -x "$CLIENT_BIN" ]] || die "cannot find the built interop_client binary"
 
 # --- the directions ----------------------------------------------------------
@@ -132,6 +135,7 @@ trap 'exit 143' TERM
 
 # `sed -n` scripts that print each server's URL from its first line.
 RUST_URL='s|^echo server listening on \(ws://127\.0\.0\.1:[0-9]*\)$|\1/|p'
+ASYNC_URL='s|^async echo server listening on \(ws://127\.0\.0\.1:[0-9]*\)$|\1/|p'
 PEER_URL='s|^[a-z]* server (.*) listening on \(ws://127\.0\.0\.1:[0-9]*/\)$|\1|p'
 
 TOTAL_PASSED=0
@@ -212,6 +216,12 @@ if ((HAVE_NODE)); then
         "$SERVER_BIN" 127.0.0.1:0 -- node "$NODE_DIR/node_client.mjs"
     direction "rust client -> node ws server" "$PEER_URL" \
         node "$NODE_DIR/node_server.mjs" 127.0.0.1 0 -- "$CLIENT_BIN"
+    # 20 MB over the 16 MiB frame limit: Node must see 1009 every time,
+    # which takes the server's lingering close (RFC 6455 §7.1.1).
+    direction "node ws 20 MB x50 -> 1009 (blocking)" "$RUST_URL" \
+        "$SERVER_BIN" 127.0.0.1:0 -- node "$NODE_DIR/too_big.mjs" 50
+    direction "node ws 20 MB x50 -> 1009 (tokio)" "$ASYNC_URL" \
+        "$ASYNC_SERVER_BIN" 127.0.0.1:0 -- node "$NODE_DIR/too_big.mjs" 50
 fi
 
 # --- summary -----------------------------------------------------------------
