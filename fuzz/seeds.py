@@ -131,24 +131,81 @@ def seeds():
         # A limit: 256 bytes past the smallest profile (64-byte frames).
         out[(target, "binary-256-limited")] = bytes([0x00, 0x03]) + streams(mask)["binary-256"]
 
-    # handshake_request: [limits, request].
-    out[("handshake_request", "rfc6455-1.2")] = b"\x00" + REQUEST
-    out[("handshake_request", "rfc6455-1.2-small-limits")] = b"\x01" + REQUEST
-    out[("handshake_request", "rfc7692-offers")] = b"\x02" + REQUEST_DEFLATE
-    out[("handshake_request", "with-frame")] = b"\x00" + REQUEST + frame(0x81, HELLO, KEY)
+    # handshake_request: [flags, split, decision, inject, request]. flags:
+    # bits 0-1 limits, 2-3 deflate config, bit 4 template mode, bit 5 EOF;
+    # decision: low 3 bits what, high nibble its parameter.
+    hr = "handshake_request"
+    out[(hr, "rfc6455-1.2")] = bytes([0x00, 0x00, 0x00, 0x00]) + REQUEST
+    out[(hr, "rfc6455-1.2-small-limits")] = bytes([0x01, 0x01, 0x00, 0x00]) + REQUEST
+    out[(hr, "rfc6455-1.2-protocol")] = bytes([0x00, 0x02, 0x11, 0x00]) + REQUEST
+    out[(hr, "rfc7692-offers")] = bytes([0x06, 0x03, 0x01, 0x00]) + REQUEST_DEFLATE
+    out[(hr, "rfc7692-declined")] = bytes([0x0A, 0x04, 0x02, 0x00]) + REQUEST_DEFLATE
+    out[(hr, "with-frame")] = bytes([0x20, 0x05, 0x00, 0x00]) + REQUEST + frame(0x81, HELLO, KEY)
+    out[(hr, "refusal-401")] = bytes([0x00, 0x06, 0x15, 0x00]) + REQUEST
+    out[(hr, "refusal-by-origin")] = bytes([0x00, 0x07, 0x06, 0x00]) + REQUEST
+    out[(hr, "copied-header")] = bytes([0x00, 0x08, 0x63, 0x00]) + REQUEST
+    out[(hr, "deadline-while-deciding")] = bytes([0x00, 0x09, 0x07, 0x00]) + REQUEST
+    out[(hr, "deadline-while-reading")] = bytes([0x00, 0x0A, 0x00, 0x00]) + REQUEST[:40]
+    out[(hr, "eof-while-reading")] = bytes([0x20, 0x0B, 0x00, 0x00]) + REQUEST[:40]
+    out[(hr, "timeout-injected")] = bytes([0x00, 0x41, 0x00, 0x03]) + REQUEST
+    out[(hr, "finish-injected")] = bytes([0x00, 0x81, 0x00, 0x45]) + REQUEST
+    out[(hr, "bad-version")] = bytes([0x00, 0x0C, 0x00, 0x00]) + REQUEST.replace(
+        b"Version: 13", b"Version: 8"
+    )
+    # The minimal input of a known src issue (README.md): reject with 42.
+    out[(hr, "regression-refused-status-not-sent")] = bytes([0x10, 0x00, 0xC5, 0x00])
+    out[(hr, "template")] = (
+        bytes([0x14, 0x01, 0x01, 0x00])
+        + b"permessage-deflate; client_max_window_bits; server_max_window_bits=10"
+        + b"\nchat, superchat\nOrigin: http://example.com\x00"
+        + frame(0x81, HELLO, KEY)
+    )
 
-    # handshake_response: [limits, response].
-    out[("handshake_response", "rfc6455-1.3")] = b"\x00" + RESPONSE
-    out[("handshake_response", "rfc7692-answer")] = b"\x04" + RESPONSE_DEFLATE
-    out[("handshake_response", "with-frames")] = (
-        b"\x00" + RESPONSE_DEFLATE + frame(0xC1, DEFLATE_HELLO) + frame(0x81, HELLO)
+    # handshake_response: [flags, split, inject, response]. flags: bits 0-1
+    # limits, 2-3 offer (config, config asking for 10 bits and
+    # server_no_context_takeover, the caller's, none), bit 4 EOF, bit 5
+    # which caller's offer list.
+    hs = "handshake_response"
+    accept_10 = RESPONSE.replace(
+        b"\r\n\r\n",
+        b"\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+        b"server_max_window_bits=10; client_max_window_bits=12\r\n\r\n",
     )
-    out[("handshake_response", "refusal")] = (
-        b"\x01HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno"
+    out[(hs, "rfc6455-1.3")] = bytes([0x00, 0x00, 0x00]) + RESPONSE
+    out[(hs, "rfc7692-answer")] = bytes([0x00, 0x01, 0x00]) + RESPONSE_DEFLATE
+    out[(hs, "rfc7692-answer-10-bits")] = bytes([0x04, 0x02, 0x00]) + accept_10
+    out[(hs, "with-frames")] = (
+        bytes([0x00, 0x03, 0x00])
+        + RESPONSE_DEFLATE
+        + frame(0xC1, DEFLATE_HELLO)
+        + frame(0x81, HELLO)
     )
-    out[("handshake_response", "refusal-chunked")] = (
-        b"\x02HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b"2\r\nno\r\n0\r\n\r\n"
+    out[(hs, "caller-offers")] = bytes([0x08, 0x04, 0x00]) + RESPONSE.replace(
+        b"\r\n\r\n",
+        b"\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+        b"client_no_context_takeover\r\n\r\n",
+    )
+    out[(hs, "caller-offers-8-bits")] = bytes([0x28, 0x05, 0x00]) + RESPONSE.replace(
+        b"\r\n\r\n",
+        b"\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=8; "
+        b"client_max_window_bits=9\r\n\r\n",
+    )
+    out[(hs, "no-offer")] = bytes([0x0C, 0x06, 0x00]) + RESPONSE
+    out[(hs, "eof-mid-head")] = bytes([0x10, 0x07, 0x00]) + RESPONSE[:40]
+    out[(hs, "timeout-injected")] = bytes([0x00, 0x41, 0x03]) + RESPONSE
+    out[(hs, "finish-injected")] = bytes([0x00, 0x81, 0x42]) + RESPONSE
+    # The minimal input of a known src issue (README.md): a close-delimited
+    # refusal body read in 1-2 byte pieces.
+    out[(hs, "regression-close-delimited-refusal")] = (
+        bytes([0x00, 0x01, 0x00]) + b"HTTP/1.1 403 Forbidden\r\n\r\nno"
+    )
+    out[(hs, "refusal")] = (
+        bytes([0x01, 0x01, 0x00]) + b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno"
+    )
+    out[(hs, "refusal-chunked")] = (
+        bytes([0x02, 0x02, 0x00])
+        + b"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"2\r\nno\r\n0\r\n\r\n"
     )
 
     # deflate: mode 0 inflate [0, params, max lo, max hi, seed, data],

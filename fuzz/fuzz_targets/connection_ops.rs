@@ -1,5 +1,6 @@
-//! An in-memory client and server, after a real opening handshake (with
-//! permessage-deflate when the input asks), driven by an arbitrary sequence
+//! An in-memory client and server, after a real opening handshake through
+//! `ClientHandshake` and `ServerHandshake` (with permessage-deflate when the
+//! input asks), driven by an arbitrary sequence
 //! of operations: messages, fragments, pings, pongs, closes, delivering `k`
 //! bytes one way, advancing the clock, shutting a transport down.
 //!
@@ -25,10 +26,12 @@ use bytes::{BufMut, Bytes};
 use libfuzzer_sys::fuzz_target;
 use rfc6455::deflate::DeflateConfig;
 use rfc6455::frame::MAX_HEADER_LEN;
-use rfc6455::handshake::{parse_request, AcceptOptions, ClientRequest, Limits, Parsed};
+use rfc6455::handshake::{
+    AcceptOptions, ClientAction, ClientHandshake, ClientRequest, ServerAction, ServerHandshake,
+};
 use rfc6455::{
-    CloseCode, CloseFrame, Config, Connection, Error, Event, Extensions, Message, MessageKind,
-    Role, SendError, State,
+    CloseCode, CloseFrame, Config, Connection, Error, Event, Message, MessageKind, Role, SendError,
+    State,
 };
 use rfc6455_fuzz::{take_output, Wire};
 
@@ -539,6 +542,9 @@ fn check_error(receiver: &End, sender: &End, error: &Error, time_passed: bool) {
     }
 }
 
+/// The pair, through both handshake machines: the client's request and the
+/// server's 101 cross in memory, each machine moving through exactly the
+/// actions a correct exchange takes.
 fn handshake(input: &Input) -> Option<(Connection, Connection, bool)> {
     let deflate = input.deflate.as_ref();
     let client_config = input
@@ -547,31 +553,39 @@ fn handshake(input: &Input) -> Option<(Connection, Connection, bool)> {
     let server_config = input
         .server
         .config(deflate.map(|d| deflate_config(d.server, d.min_size)));
+    let now = Instant::now();
 
     let request = ClientRequest::new("ws://localhost:9001/fuzz").ok()?;
-    let request = Extensions::offer(request, &client_config).expect("a valid offer");
-    let bytes = request.encode();
-    let Ok(Parsed::Complete(parsed, len)) = parse_request(&bytes, &Limits::default()) else {
-        panic!("our own request did not parse");
-    };
-    assert_eq!(len, bytes.len());
-    let mut options = AcceptOptions::default();
-    let server_extensions = Extensions::negotiate_server(&parsed, &mut options, &server_config);
-    let answer = parsed.accept(&options).expect("our own answer");
-    let Ok(Parsed::Complete(response, len)) = request.parse_response(&answer, &Limits::default())
-    else {
-        panic!("our own answer did not parse");
-    };
-    assert_eq!(len, answer.len());
-    let client_extensions =
-        Extensions::from_response(&response, &client_config).expect("our own answer agrees");
-    assert_eq!(client_extensions, server_extensions);
-    assert_eq!(client_extensions.deflate().is_some(), deflate.is_some());
-    Some((
-        Connection::with_extensions(Role::Client, client_config, &client_extensions),
-        Connection::with_extensions(Role::Server, server_config, &server_extensions),
-        deflate.is_some(),
-    ))
+    let mut client = ClientHandshake::new(request, client_config, now).expect("a valid offer");
+    let mut server = ServerHandshake::new(server_config, now);
+    assert_eq!(server.poll_action(), ServerAction::Read);
+
+    assert_eq!(client.poll_action(), ClientAction::Write);
+    let request = client.transmit().to_vec();
+    client.advance(request.len());
+    assert_eq!(client.poll_action(), ClientAction::Read);
+    server.recv(&request);
+
+    assert_eq!(
+        server.poll_action(),
+        ServerAction::Decide,
+        "our own request"
+    );
+    server.accept(AcceptOptions::default());
+    assert_eq!(server.poll_action(), ServerAction::Write, "our own answer");
+    let answer = server.transmit().to_vec();
+    server.advance(answer.len());
+    assert_eq!(server.poll_action(), ServerAction::Done);
+    let server = server.finish().expect("the server's handshake succeeds");
+
+    client.recv(&answer);
+    assert_eq!(client.poll_action(), ClientAction::Done);
+    let (client, response) = client.finish().expect("our own answer agrees");
+    assert_eq!(response.status(), 101);
+    assert_eq!(client.extensions(), response.agreed_extensions());
+    assert_eq!(client.extensions(), server.extensions());
+    assert_eq!(client.extensions().deflate().is_some(), deflate.is_some());
+    Some((client, server, deflate.is_some()))
 }
 
 fuzz_target!(|input: Input| {

@@ -1,94 +1,675 @@
-//! The server's parse of an arbitrary opening handshake, then the answer.
+//! The server's opening handshake machine, `ServerHandshake`, fed an
+//! arbitrary request in chunks the input chooses, and answered with a
+//! decision the input chooses.
 //!
-//! Input: `[limits, request bytes...]`; the first byte picks small or
-//! default [`Limits`].
+//! Input: `[flags, split, decision, inject, bytes...]`.
 //!
-//! - `parse_request` never panics and never uses more than it was given or
-//!   more than `max_size`.
-//! - A complete parse depends only on the head: the head alone parses the
-//!   same, and a head cut short is `Partial`.
-//! - An accepted request answers with a well-formed 101 whose
-//!   `Sec-WebSocket-Accept` matches the key, echoing a chosen subprotocol
-//!   and any offered extensions; what permessage-deflate negotiation writes
-//!   is always accepted; extra headers are refused or written as exactly
-//!   one field each (no injection).
-//! - A refusal is a well-formed HTTP response that the client side reads
-//!   back as a rejection with the same status and body.
+//! - `flags`: bits 0-1 pick the `Limits` (`Config::handshake_limits`), bits
+//!   2-3 the server's permessage-deflate config (none or one of three),
+//!   bit 4 makes the request with our own `ClientRequest` (template mode,
+//!   below), bit 5 ends the input with EOF rather than the deadline.
+//! - `split` seeds the chunking of reads and writes (`Splitter`).
+//! - `decision`: low 3 bits accept (plain, with an offered or a foreign
+//!   subprotocol, declining extensions, with a header copied from the
+//!   request, with a header that tries to inject another), reject (with
+//!   a status from a table, odd ones included), decide with a closure, or
+//!   let the deadline pass; the high nibble is the parameter.
+//! - `inject`: 0 for nothing; else at step `inject & 0x3f` of a third run,
+//!   `handle_timeout(deadline)` (bit 6 clear) or an early `finish()` (set).
+//! - Template mode: the bytes are `extensions \n protocols \n header lines
+//!   ... \0 frames`; whatever of it `ClientRequest` accepts is offered,
+//!   the request is that `ClientRequest`'s encoding, then the frames.
+//!
+//! Checked:
+//! - nothing panics; every split of the input (and of the writes) gives
+//!   the same actions (`Read`, `Decide`, `Write`, `Done`, repeats merged),
+//!   the same request, the same bytes transmitted and the same outcome (the
+//!   same error, or a connection with the same extensions giving the same
+//!   events from the bytes after the head); `handle_timeout` before the
+//!   deadline changes nothing;
+//! - the request decided on is `parse_request`'s (which depends only on
+//!   the head); a parse error is refused with `Error::response()`;
+//! - `poll_timeout` is `Some` until `Done` (the deadline, or the deadline
+//!   plus `REFUSAL_GRACE` while a refusal is written), `None` at `Done`;
+//!   `transmit` is non-empty exactly when the action is `Write`;
+//! - a 101 is exactly `Request::accept`'s answer: valid HTTP/1.1 with the
+//!   right `Sec-WebSocket-Accept`, the chosen subprotocol, each extra
+//!   header as exactly one field, and the permessage-deflate answer that
+//!   `server_accept` gives for the config (none when declined), which the
+//!   strict client check `client_accept_offers` against the request's own
+//!   offers accepts with the very parameters the connection runs; in
+//!   template mode the `ClientRequest` that made the request accepts the
+//!   answer with `parse_response` and agrees on the same extensions;
+//! - beyond the machine's one decision, `Request::accept` directly: the
+//!   plain answer (also declining extensions, also choosing the first
+//!   subprotocol) is always possible with each of the four server configs
+//!   and is a 101 as above; headers copied from the request are refused or
+//!   written as exactly one field; the offers round-trip through
+//!   `format_extensions` and `parse_extensions`;
+//! - every refusal (parse error, decision, 408 at the deadline, 500 when
+//!   the decision cannot be written) is one HTTP/1.1 response whose status
+//!   is `Error::status()` of the error `finish` gives (a refusal status
+//!   outside 200..=999 goes out as 500 while the error keeps it: a known
+//!   issue, see fuzz/README.md, tolerated for that case only), framed by its
+//!   `Content-Length`, without injected fields, read back by a client as a
+//!   rejection with the same status and body;
+//! - a `Connection` comes out only after the whole 101 was transmitted
+//!   (also from an early `finish()`), and `handle_timeout` at the deadline
+//!   always ends in `Done` by the deadline plus `REFUSAL_GRACE`, without a
+//!   connection, whether or not the peer reads.
 
 #![no_main]
 
+use std::time::{Duration, Instant};
+
 use libfuzzer_sys::fuzz_target;
-use rfc6455::deflate::DeflateConfig;
+use rfc6455::deflate::{client_accept_offers, server_accept, DeflateConfig};
 use rfc6455::handshake::{
     format_extensions, parse_extensions, parse_request, AcceptOptions, ClientRequest, Error,
-    Limits, Parsed, Request,
+    HttpVersion, Limits, Parsed, Refusal, Request, ServerAction, ServerHandshake, REFUSAL_GRACE,
 };
 use rfc6455::{Config, Extensions};
+use rfc6455_fuzz::handshake::{check_refusal, limits, ConnectionSummary, HttpResponse};
+use rfc6455_fuzz::Splitter;
 
-fuzz_target!(|data: &[u8]| {
-    let [selector, buf @ ..] = data else {
-        return;
-    };
-    let limits = match selector % 4 {
-        0 => Limits::default(),
-        1 => Limits {
-            max_size: 200,
-            max_headers: 8,
-        },
-        2 => Limits {
-            max_size: 1 << 16,
-            max_headers: 200,
-        },
-        _ => Limits {
-            max_size: 64,
-            max_headers: 0,
-        },
-    };
-    match parse_request(buf, &limits) {
-        Ok(Parsed::Complete(request, len)) => {
-            assert!(len <= buf.len() && len <= limits.max_size);
-            assert_eq!(
-                parse_request(&buf[..len], &limits),
-                Ok(Parsed::Complete(request.clone(), len))
-            );
-            if let Ok(shorter) = parse_request(&buf[..len - 1], &limits) {
-                assert_eq!(shorter, Parsed::Partial, "a cut head parsed");
-            }
-            check_request(&request);
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Refusal statuses a decision picks from, odd ones included.
+const STATUSES: [u16; 16] = [
+    400, 401, 403, 404, 429, 500, 503, 200, 301, 999, 426, 101, 42, 0, 1000, 599,
+];
+
+/// A header whose value tries to add another field.
+const EVIL: (&str, &str) = ("X-Evil", "a\r\nSet-Cookie: injected");
+
+/// What `ClientRequest` accepted of a template.
+struct Template {
+    request: ClientRequest,
+    protocols: Vec<String>,
+    extensions: Option<String>,
+}
+
+struct Setup {
+    config: Config,
+    deflate: Option<DeflateConfig>,
+    split: u8,
+    decision: u8,
+    eof_at_end: bool,
+    input: Vec<u8>,
+    template: Option<Template>,
+}
+
+impl Setup {
+    fn new(flags: u8, split: u8, decision: u8, bytes: &[u8]) -> Setup {
+        let deflate = deflate_choice(flags >> 2);
+        let mut config = Config::default()
+            .handshake_limits(limits(flags))
+            .handshake_timeout(TIMEOUT);
+        if let Some(deflate) = &deflate {
+            config = config.deflate(deflate.clone());
         }
-        Ok(Parsed::Partial) => assert!(buf.len() < limits.max_size),
-        Err(error) => check_refusal(&error),
+        let (input, template) = if flags & 0x10 != 0 {
+            let (template, frames) = template(bytes);
+            let mut input = template.request.encode();
+            input.extend_from_slice(frames);
+            (input, Some(template))
+        } else {
+            (bytes.to_vec(), None)
+        };
+        Setup {
+            config,
+            deflate,
+            split,
+            decision,
+            eof_at_end: flags & 0x20 != 0,
+            input,
+            template,
+        }
     }
-});
+}
 
-fn check_request(request: &Request) {
+/// The server's permessage-deflate config, one of four.
+fn deflate_choice(selector: u8) -> Option<DeflateConfig> {
+    match selector & 3 {
+        0 => None,
+        1 => Some(DeflateConfig::default()),
+        2 => Some(
+            DeflateConfig::default()
+                .client_max_window_bits(10)
+                .server_no_context_takeover(true),
+        ),
+        // A configured client limit of 8 counts as 9.
+        _ => Some(
+            DeflateConfig::default()
+                .server_max_window_bits(9)
+                .client_max_window_bits(8)
+                .client_no_context_takeover(true),
+        ),
+    }
+}
+
+/// `extensions \n protocols \n header lines... \0 frames`: a `ClientRequest`
+/// with whatever of it the builders accept, and the frames.
+fn template(bytes: &[u8]) -> (Template, &[u8]) {
+    let (spec, frames) = match bytes.iter().position(|&b| b == 0) {
+        Some(i) => (&bytes[..i], &bytes[i + 1..]),
+        None => (bytes, &[][..]),
+    };
+    let spec = String::from_utf8_lossy(spec);
+    let mut lines = spec.split('\n');
+    let mut request = ClientRequest::new("ws://example.com/chat").expect("a valid URL");
+    let mut extensions = None;
+    if let Some(line) = lines.next().filter(|l| !l.is_empty()) {
+        if let Ok(r) = request.clone().extensions(line) {
+            extensions = r.extensions_offered().map(str::to_owned);
+            request = r;
+        }
+    }
+    let mut protocols = Vec::new();
+    for protocol in lines.next().unwrap_or_default().split(',') {
+        let protocol = protocol.trim();
+        if let Ok(r) = request.clone().protocol(protocol) {
+            protocols.push(protocol.to_owned());
+            request = r;
+        }
+    }
+    for line in lines {
+        if let Some((name, value)) = line.split_once(':') {
+            if let Ok(r) = request.clone().header(name, value.trim()) {
+                request = r;
+            }
+        }
+    }
+    let template = Template {
+        request,
+        protocols,
+        extensions,
+    };
+    (template, frames)
+}
+
+/// What the server decides.
+#[derive(Clone, Debug)]
+enum Decision {
+    Accept(AcceptOptions),
+    Reject(Refusal),
+    /// `decide` with a closure: accept when there is an `Origin`, else 403.
+    Closure,
+    /// No decision: the deadline passes.
+    Wait,
+}
+
+impl Decision {
+    fn new(byte: u8, request: &Request) -> Decision {
+        let param = usize::from(byte >> 4);
+        let protocols = request.protocols();
+        let offered = |i: usize| protocols.get(i % protocols.len().max(1)).cloned();
+        match byte & 7 {
+            0 => Decision::Accept(AcceptOptions::default()),
+            1 => Decision::Accept(
+                AcceptOptions::default().protocol(offered(param).unwrap_or("chat".into())),
+            ),
+            2 => {
+                let mut options = AcceptOptions::default().decline_extensions();
+                if let Some(protocol) = offered(param) {
+                    options = options.protocol(protocol);
+                }
+                Decision::Accept(options)
+            }
+            3 => {
+                let headers = request.headers();
+                let options = match headers.get(param % headers.len().max(1)) {
+                    Some(h) => match h.value_str() {
+                        Some(value) => AcceptOptions::default().header(h.name.clone(), value),
+                        None => AcceptOptions::default().header(h.name.clone(), "x"),
+                    },
+                    None => AcceptOptions::default().header("X-Fuzz", "1"),
+                };
+                Decision::Accept(options)
+            }
+            4 => Decision::Accept(AcceptOptions::default().header(EVIL.0, EVIL.1)),
+            5 => Decision::Reject(
+                Refusal::new(STATUSES[param])
+                    .header("X-Reason", "fuzz")
+                    .header(EVIL.0, EVIL.1)
+                    .header("Content-Length", "99")
+                    .body(request.path().as_bytes().to_vec()),
+            ),
+            6 => Decision::Closure,
+            _ => Decision::Wait,
+        }
+    }
+
+    /// What the decision amounts to for `request`: accept with these
+    /// options, or refuse with this; `None` for no decision.
+    fn choice(&self, request: &Request) -> Option<Result<AcceptOptions, Refusal>> {
+        match self {
+            Decision::Accept(options) => Some(Ok(options.clone())),
+            Decision::Reject(refusal) => Some(Err(refusal.clone())),
+            Decision::Closure => Some(closure(request)),
+            Decision::Wait => None,
+        }
+    }
+}
+
+fn closure(request: &Request) -> Result<AcceptOptions, Refusal> {
+    match request.origin() {
+        Some(_) => Ok(AcceptOptions::default()),
+        None => Err(Refusal::new(403).body("no origin")),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Inject {
+    None,
+    /// `handle_timeout(deadline)` at this step.
+    Timeout(usize),
+    /// `finish()` at this step.
+    Finish(usize),
+}
+
+/// Everything a run observed.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    /// The actions, repeats merged.
+    actions: Vec<ServerAction>,
+    /// The request decided on.
+    request: Option<Request>,
+    /// The whole answer, as first queued.
+    queued: Vec<u8>,
+    /// What was written of it.
+    transmitted: Vec<u8>,
+    result: Result<ConnectionSummary, Error>,
+    /// An injected event cut the run short.
+    interrupted: bool,
+}
+
+fn run(s: &Setup, chunked: bool, inject: Inject) -> Outcome {
+    let t0 = Instant::now();
+    let deadline = t0 + TIMEOUT;
+    let chunks = if chunked {
+        Splitter::chunks(s.split, &s.input)
+    } else {
+        vec![&s.input[..]]
+    };
+    let mut next_chunk = 0;
+    let mut writes = Splitter::new(s.split.wrapping_add(0x5a));
+    let write_max = [1usize, 2, 7, 64][usize::from(s.split >> 6)];
+    let mut hs = ServerHandshake::new(s.config.clone(), t0);
+    let mut out = Outcome {
+        actions: Vec::new(),
+        request: None,
+        queued: Vec::new(),
+        transmitted: Vec::new(),
+        result: Err(Error::Timeout),
+        interrupted: false,
+    };
+    let mut step = 0;
+    loop {
+        if inject == Inject::Timeout(step) {
+            timed_out(s, hs, deadline, &mut writes, write_max, &mut out);
+            return out;
+        }
+        if inject == Inject::Finish(step) {
+            out.interrupted = true;
+            out.result = hs.finish().map(|c| ConnectionSummary::new(c, &[], false));
+            return out;
+        }
+        step += 1;
+        assert!(step < 1 << 20, "no progress: {:?}", out.actions);
+
+        let action = hs.poll_action();
+        assert_eq!(hs.transmit().is_empty(), action != ServerAction::Write);
+        if action == ServerAction::Write && out.queued.is_empty() {
+            out.queued = hs.transmit().to_vec();
+        }
+        check_timeout(&hs, action, deadline, &out.queued);
+        if out.actions.last() != Some(&action) {
+            out.actions.push(action);
+        }
+        match action {
+            ServerAction::Read => {
+                if chunked {
+                    // Before the deadline, time changes nothing.
+                    hs.handle_timeout(t0 + TIMEOUT / 2);
+                }
+                match chunks.get(next_chunk) {
+                    Some(chunk) => {
+                        hs.recv(chunk);
+                        next_chunk += 1;
+                    }
+                    None if s.eof_at_end => hs.recv_eof(),
+                    None => hs.handle_timeout(deadline),
+                }
+            }
+            ServerAction::Decide => {
+                let request = hs.request().expect("a request to decide on").clone();
+                check_request(s, &request);
+                match Decision::new(s.decision, &request) {
+                    Decision::Accept(options) => hs.accept(options),
+                    Decision::Reject(refusal) => hs.reject(refusal),
+                    Decision::Closure => hs.decide(closure),
+                    Decision::Wait => hs.handle_timeout(deadline),
+                }
+                assert!(hs.request().is_none(), "still deciding after the decision");
+                out.request = Some(request);
+            }
+            ServerAction::Write => {
+                let pending = hs.transmit();
+                assert_eq!(pending, &out.queued[out.transmitted.len()..]);
+                let n = if chunked {
+                    1 + writes.next_u32() as usize % write_max
+                } else {
+                    pending.len()
+                };
+                let n = n.min(pending.len());
+                out.transmitted.extend_from_slice(&pending[..n]);
+                hs.advance(n);
+            }
+            ServerAction::Done => break,
+        }
+    }
+    // Done stays done.
+    assert_eq!(hs.poll_action(), ServerAction::Done);
+    assert_eq!(hs.poll_timeout(), None);
+    out.result = hs
+        .finish()
+        .map(|conn| ConnectionSummary::new(conn, &chunks[next_chunk..], s.eof_at_end));
+    out
+}
+
+/// `poll_timeout` is `Some` until `Done`: the deadline, or while a refusal
+/// is written, the deadline plus the grace.
+fn check_timeout(hs: &ServerHandshake, action: ServerAction, deadline: Instant, queued: &[u8]) {
+    match (action, hs.poll_timeout()) {
+        (ServerAction::Done, None) => {}
+        (ServerAction::Done, Some(t)) => panic!("Done with a timeout {t:?}"),
+        (action, None) => panic!("no timeout while {action:?}"),
+        (ServerAction::Read | ServerAction::Decide, Some(t)) => assert_eq!(t, deadline),
+        (ServerAction::Write, Some(t)) if queued.starts_with(b"HTTP/1.1 101 ") => {
+            assert_eq!(t, deadline)
+        }
+        (ServerAction::Write, Some(t)) => assert_eq!(t, deadline + REFUSAL_GRACE),
+    }
+}
+
+/// The deadline passes at this point of the run: the machine must be done
+/// by the end of the grace, whether the peer reads or not.
+fn timed_out(
+    s: &Setup,
+    mut hs: ServerHandshake,
+    deadline: Instant,
+    writes: &mut Splitter,
+    write_max: usize,
+    out: &mut Outcome,
+) {
+    out.interrupted = true;
+    hs.handle_timeout(deadline);
+    let grace_end = deadline + REFUSAL_GRACE;
+    let action = hs.poll_action();
+    if let Some(t) = hs.poll_timeout() {
+        assert!(t <= grace_end, "{t:?} past the grace");
+    }
+    match action {
+        ServerAction::Read | ServerAction::Decide => {
+            panic!("{action:?} after the deadline")
+        }
+        ServerAction::Write => {
+            let pending = hs.transmit();
+            if out.queued.is_empty() {
+                // The answer queued at the deadline (a 408).
+                out.queued = pending.to_vec();
+            }
+            assert_eq!(pending, &out.queued[out.transmitted.len()..]);
+            // The peer reads some of it, or nothing.
+            let n = (writes.next_u32() as usize % (write_max + 1)).min(pending.len());
+            out.transmitted.extend_from_slice(&pending[..n]);
+            hs.advance(n);
+            if hs.poll_action() != ServerAction::Done {
+                hs.handle_timeout(grace_end);
+            }
+        }
+        ServerAction::Done => {}
+    }
+    assert_eq!(
+        hs.poll_action(),
+        ServerAction::Done,
+        "not done after the grace"
+    );
+    assert_eq!(hs.poll_timeout(), None);
+    out.result = hs
+        .finish()
+        .map(|c| ConnectionSummary::new(c, &[], s.eof_at_end));
+    assert!(out.result.is_err(), "a connection after the deadline");
+}
+
+/// What every validated HTTP/1.1 request has; in template mode, exactly
+/// what the `ClientRequest` asked for.
+fn check_request(s: &Setup, request: &Request) {
+    assert_eq!(request.version(), HttpVersion::Http11);
     assert_eq!(request.method(), "GET");
-    assert_eq!(request.version(), 13);
-    assert_eq!(request.key().len(), 24, "key {:?}", request.key());
+    let key = request.key().expect("HTTP/1.1 has a key");
+    assert_eq!(key.len(), 24, "key {key:?}");
+    assert!(request.accept_key().is_some());
     assert!(!request.host().is_empty());
+    assert!(request.path().starts_with('/'), "{:?}", request.path());
     for protocol in request.protocols() {
         assert!(!protocol.is_empty());
     }
+    if let Some(t) = &s.template {
+        assert_eq!(key, t.request.key());
+        assert_eq!(request.host(), "example.com");
+        assert_eq!(request.path(), "/chat");
+        assert_eq!(request.protocols(), &t.protocols[..]);
+        let offered = match &t.extensions {
+            Some(value) => parse_extensions(value).expect("our own offer parses"),
+            None => Vec::new(),
+        };
+        assert_eq!(request.extensions(), &offered[..]);
+    }
+}
 
-    // The plain answer.
-    let answer = request
-        .accept(&AcceptOptions::default())
-        .expect("the default answer is always possible");
-    let fields = check_101(&answer, &request.accept_key());
-    assert_eq!(fields.len(), 3);
+/// The properties of any run's outcome.
+fn check_outcome(s: &Setup, out: &Outcome) {
+    let choice = out
+        .request
+        .as_ref()
+        .and_then(|r| Decision::new(s.decision, r).choice(r));
+    match &out.result {
+        Ok(summary) => {
+            // Only once the whole 101 is out.
+            assert!(!out.queued.is_empty(), "a connection without an answer");
+            assert_eq!(
+                out.transmitted, out.queued,
+                "a connection before the whole 101"
+            );
+            let request = out.request.as_ref().expect("accepted without a request");
+            let Some(Ok(options)) = choice else {
+                panic!("a connection though the decision was {choice:?}");
+            };
+            let answerer = Answerer {
+                config: &s.config,
+                deflate: s.deflate.as_ref(),
+                template: s.template.as_ref(),
+            };
+            check_101(
+                &answerer,
+                request,
+                &options,
+                &out.queued,
+                &summary.extensions,
+            );
+        }
+        Err(error) => {
+            let whole = !out.queued.is_empty() && out.transmitted == out.queued;
+            if out.interrupted && !whole {
+                return;
+            }
+            let mut status = error.status();
+            let body = match (error, &out.request, &choice) {
+                (Error::ClosedDuringHandshake, None, _) => {
+                    assert!(out.queued.is_empty(), "an answer to a request never seen");
+                    return;
+                }
+                // A 101 is abandoned at the deadline, written or not.
+                (Error::Timeout, _, _) if out.queued.starts_with(b"HTTP/1.1 101 ") => {
+                    assert!(out.interrupted, "a 101 and then a timeout");
+                    return;
+                }
+                (Error::Timeout, _, _) => {
+                    assert_eq!(out.queued, Refusal::new(408).encode());
+                    Vec::new()
+                }
+                (Error::Refused { status: refused }, Some(_), Some(Err(refusal))) => {
+                    assert_eq!(out.queued, refusal.encode());
+                    if (200..=999).contains(&refusal.status) {
+                        assert_eq!(*refused, refusal.status);
+                    } else {
+                        // Known src issue (fuzz/README.md): `reject` sends
+                        // such a status as 500, as documented, but the error
+                        // still says the status asked for. The 500 sent is
+                        // checked; the error may say either.
+                        assert!(*refused == refusal.status || *refused == 500);
+                        status = 500;
+                    }
+                    refusal.body.clone()
+                }
+                (Error::AcceptFailed(e), Some(request), Some(Ok(options))) => {
+                    let expected = request.accept(options, &s.config).map(|_| ());
+                    assert_eq!(expected, Err(e.clone()));
+                    assert_eq!(out.queued, Refusal::new(500).encode());
+                    Vec::new()
+                }
+                (error, None, _) => {
+                    assert_eq!(out.queued, error.response());
+                    format!("{error}\n").into_bytes()
+                }
+                (error, request, choice) => {
+                    panic!("{error:?} after {request:?} and {choice:?}")
+                }
+            };
+            // RFC 6455 §4.4: our own 426 names the version we speak.
+            let required: &[(&str, &[u8])] = match error {
+                Error::UnsupportedVersion { .. } => &[("sec-websocket-version", b"13")],
+                _ => &[],
+            };
+            if whole {
+                check_refusal(&out.queued, status, &body, required, &["set-cookie"]);
+            }
+        }
+    }
+}
 
-    // Choosing an offered subprotocol.
-    if let Some(protocol) = request.protocols().first() {
-        let options = AcceptOptions::default().protocol(protocol.clone());
-        let answer = request.accept(&options).expect("an offered protocol");
-        let fields = check_101(&answer, &request.accept_key());
-        assert!(fields.contains(&(
-            "sec-websocket-protocol".into(),
-            protocol.as_bytes().to_vec()
-        )));
+/// What a 101 was made with.
+struct Answerer<'a> {
+    config: &'a Config,
+    deflate: Option<&'a DeflateConfig>,
+    /// The `ClientRequest` that made the request, in template mode.
+    template: Option<&'a Template>,
+}
+
+/// A 101 is exactly `Request::accept`'s answer, and agrees on what the
+/// connection runs (`runs`).
+fn check_101(
+    a: &Answerer,
+    request: &Request,
+    options: &AcceptOptions,
+    answer: &[u8],
+    runs: &Extensions,
+) {
+    let accepted = request
+        .accept(options, a.config)
+        .expect("accepted with these options");
+    assert_eq!(answer, accepted.encode());
+    assert_eq!(accepted.status(), 101);
+    assert_eq!(accepted.protocol(), options.protocol.as_deref());
+    assert_eq!(runs, accepted.extensions());
+
+    let response = HttpResponse::parse(answer);
+    assert_eq!(response.code, 101);
+    assert_eq!(
+        response.head_len,
+        answer.len(),
+        "bytes after the 101's head"
+    );
+    assert_eq!(response.one("upgrade"), Some(&b"websocket"[..]));
+    assert_eq!(response.one("connection"), Some(&b"Upgrade"[..]));
+    let key = request.accept_key().expect("HTTP/1.1 has a key");
+    assert_eq!(response.one("sec-websocket-accept"), Some(key.as_bytes()));
+    assert_eq!(
+        response.one("sec-websocket-protocol"),
+        options.protocol.as_deref().map(str::as_bytes)
+    );
+    if let Some(protocol) = &options.protocol {
+        assert!(request.protocols().contains(protocol));
+    }
+    assert!(response.all("content-length").is_empty());
+    assert!(response.all("transfer-encoding").is_empty());
+
+    // The extensions: what `server_accept` agrees to with the config,
+    // unless declined, and what the strict client check accepts against
+    // the offers the request made, with the same parameters.
+    let expected = match (a.deflate, options.decline_extensions) {
+        (Some(deflate), false) => server_accept(request.extensions(), deflate),
+        _ => None,
+    };
+    match (response.one("sec-websocket-extensions"), expected) {
+        (None, None) => assert!(runs.is_empty()),
+        (Some(value), Some((text, params))) => {
+            assert_eq!(value, text.as_bytes());
+            assert_eq!(runs.deflate(), Some(&params));
+            let answered = parse_extensions(&text).expect("the answer parses");
+            assert_eq!(
+                client_accept_offers(&answered, request.extensions()),
+                Ok(Some(params)),
+                "{text:?} against {:?}",
+                request.extensions()
+            );
+        }
+        (got, want) => panic!("extensions answered {got:?}, expected {want:?}"),
     }
 
-    // Echoing every extension offered must be accepted, and must reparse.
+    // Extra headers: one field each, and no field but those meant (so
+    // nothing injected).
+    for (name, value) in &options.headers {
+        let name = name.to_ascii_lowercase();
+        assert_eq!(response.all(&name), [value.as_bytes()], "{name}");
+    }
+    let fields: Vec<(String, Vec<u8>)> = accepted
+        .fields()
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec()))
+        .collect();
+    assert_eq!(fields, response.fields);
+    assert_eq!(
+        fields.len(),
+        3 + usize::from(options.protocol.is_some())
+            + usize::from(!runs.is_empty())
+            + options.headers.len()
+    );
+
+    // Our own client accepts the answer to its own request.
+    if let Some(t) = a.template {
+        let roomy = Limits::default();
+        match t.request.parse_response(answer, &roomy) {
+            Ok(Parsed::Complete(response, len)) => {
+                assert_eq!(len, answer.len());
+                assert_eq!(response.status(), 101);
+                assert_eq!(response.protocol(), options.protocol.as_deref());
+                assert_eq!(response.agreed_extensions(), runs);
+            }
+            other => panic!("our client refused {answer:?}: {other:?}"),
+        }
+    }
+}
+
+/// `Request::accept` directly, beyond the one decision the machine ran:
+/// the plain answer (and one declining extensions, and one choosing the
+/// first subprotocol offered) is always possible with each of the four
+/// server configs, and is a valid 101; headers copied from the request are
+/// refused or written as exactly one field each. The offers also
+/// round-trip through `format_extensions` and `parse_extensions`.
+fn check_accepts(s: &Setup, request: &Request) {
     if !request.extensions().is_empty() {
         let value = format_extensions(request.extensions());
         assert_eq!(
@@ -96,81 +677,117 @@ fn check_request(request: &Request) {
             Ok(request.extensions()),
             "extensions do not round-trip through {value:?}"
         );
-        let answer = request
-            .accept(&AcceptOptions::default().extensions(value))
-            .expect("every extension was offered");
-        check_101(&answer, &request.accept_key());
     }
-
-    // What permessage-deflate negotiation writes is always acceptable.
-    for deflate in [
-        DeflateConfig::default(),
-        DeflateConfig::default()
-            .client_max_window_bits(10)
-            .server_no_context_takeover(true),
-    ] {
-        let config = Config::default().deflate(deflate);
-        let mut options = AcceptOptions::default();
-        let extensions = Extensions::negotiate_server(request, &mut options, &config);
-        assert_eq!(extensions.deflate().is_some(), options.extensions.is_some());
-        let answer = request
-            .accept(&options)
-            .unwrap_or_else(|e| panic!("negotiated answer {options:?} refused: {e}"));
-        check_101(&answer, &request.accept_key());
-        if let Some(params) = extensions.deflate() {
-            for bits in [params.server_max_window_bits, params.client_max_window_bits] {
-                assert!((8..=15).contains(&bits));
-            }
-            // Both ends' codecs can be built from what was agreed.
-            let _ = params.compressor(true, 1);
-            let _ = params.decompressor(true);
+    let mut plain = vec![
+        AcceptOptions::default(),
+        AcceptOptions::default().decline_extensions(),
+    ];
+    if let Some(protocol) = request.protocols().first() {
+        plain.push(AcceptOptions::default().protocol(protocol.clone()));
+    }
+    for selector in 0..4 {
+        let deflate = deflate_choice(selector);
+        let mut config = Config::default();
+        if let Some(deflate) = &deflate {
+            config = config.deflate(deflate.clone());
+        }
+        let answerer = Answerer {
+            config: &config,
+            deflate: deflate.as_ref(),
+            template: s.template.as_ref(),
+        };
+        for options in &plain {
+            let accepted = request
+                .accept(options, &config)
+                .unwrap_or_else(|e| panic!("{options:?} refused: {e}"));
+            check_101(
+                &answerer,
+                request,
+                options,
+                &accepted.encode(),
+                accepted.extensions(),
+            );
         }
     }
-
-    // Extra headers copied from the request: refused, or one field each.
+    let answerer = Answerer {
+        config: &s.config,
+        deflate: s.deflate.as_ref(),
+        template: None,
+    };
     for header in request.headers().iter().take(4) {
         let Some(value) = header.value_str() else {
             continue;
         };
         let options = AcceptOptions::default().header(header.name.clone(), value);
-        if let Ok(answer) = request.accept(&options) {
-            let fields = check_101(&answer, &request.accept_key());
-            assert_eq!(fields.len(), 4, "header {header:?} became {fields:?}");
+        if let Ok(accepted) = request.accept(&options, &s.config) {
+            check_101(
+                &answerer,
+                request,
+                &options,
+                &accepted.encode(),
+                accepted.extensions(),
+            );
         }
     }
 }
 
-/// Parses a 101 answer with httparse; returns its fields (names lower-cased).
-fn check_101(answer: &[u8], accept: &str) -> Vec<(String, Vec<u8>)> {
-    let mut slots = [httparse::EMPTY_HEADER; 16];
-    let mut response = httparse::Response::new(&mut slots);
-    let status = response.parse(answer).expect("a well-formed answer");
-    assert_eq!(status, httparse::Status::Complete(answer.len()));
-    assert_eq!(response.code, Some(101));
-    let fields: Vec<_> = response
-        .headers
-        .iter()
-        .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
-        .collect();
-    assert!(fields.contains(&("upgrade".into(), b"websocket".to_vec())));
-    assert!(fields.contains(&("connection".into(), b"Upgrade".to_vec())));
-    assert!(fields.contains(&("sec-websocket-accept".into(), accept.as_bytes().to_vec())));
-    fields
-}
-
-/// A refusal is a complete HTTP response the client reads back.
-fn check_refusal(error: &Error) {
-    let response = error.response();
-    let client = ClientRequest::new("ws://example.com/").expect("a valid URL");
-    let roomy = Limits {
-        max_size: 1 << 20,
-        max_headers: 16,
+fuzz_target!(|data: &[u8]| {
+    let [flags, split, decision, inject, bytes @ ..] = data else {
+        return;
     };
-    match client.parse_response(&response, &roomy) {
-        Err(Error::Rejected(rejection)) => {
-            assert_eq!(rejection.status, error.status());
-            assert_eq!(rejection.body, format!("{error}\n").into_bytes());
+    let s = Setup::new(*flags, *split, *decision, bytes);
+
+    let whole = run(&s, false, Inject::None);
+    check_outcome(&s, &whole);
+
+    // The machine decides on what the parser gives, and refuses its errors.
+    let limits = s.config.handshake_limits;
+    match parse_request(&s.input, &limits) {
+        Ok(Parsed::Complete(request, len)) => {
+            assert!(len <= s.input.len() && len <= limits.max_size);
+            assert_eq!(whole.request.as_ref(), Some(&request));
+            check_accepts(&s, &request);
+            // It depends only on the head.
+            assert_eq!(
+                parse_request(&s.input[..len], &limits),
+                Ok(Parsed::Complete(request, len))
+            );
+            if let Ok(shorter) = parse_request(&s.input[..len - 1], &limits) {
+                assert_eq!(shorter, Parsed::Partial, "a cut head parsed");
+            }
         }
-        other => panic!("refusal {response:?} read back as {other:?}"),
+        Ok(Parsed::Partial) => {
+            assert!(s.input.len() < limits.max_size);
+            assert_eq!(whole.request, None);
+            let end = if s.eof_at_end {
+                Error::ClosedDuringHandshake
+            } else {
+                Error::Timeout
+            };
+            assert_eq!(whole.result.as_ref().err(), Some(&end));
+        }
+        Err(error) => {
+            assert_eq!(whole.request, None);
+            assert_eq!(whole.result.as_ref().err(), Some(&error));
+        }
     }
-}
+
+    // Any split gives the same.
+    let chunked = run(&s, true, Inject::None);
+    check_outcome(&s, &chunked);
+    assert_eq!(chunked, whole, "split {split} differs from whole");
+
+    if *inject != 0 {
+        let step = usize::from(inject & 0x3f);
+        let inject = if inject & 0x40 != 0 {
+            Inject::Finish(step)
+        } else {
+            Inject::Timeout(step)
+        };
+        let injected = run(&s, true, inject);
+        check_outcome(&s, &injected);
+        if !injected.interrupted {
+            assert_eq!(injected, chunked);
+        }
+    }
+});

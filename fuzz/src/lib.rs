@@ -9,6 +9,7 @@ use bytes::Buf;
 use rfc6455::frame::{apply_mask, FrameHeader, OpCode, RSV1};
 use rfc6455::{CloseCode, Connection, Parsed, Role};
 
+pub mod handshake;
 pub mod recv;
 
 /// A tiny deterministic generator (xorshift32), so that one input byte can

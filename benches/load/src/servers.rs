@@ -132,7 +132,9 @@ async fn echo_fastwebsockets(mut tcp: TcpStream) -> Result<(), Box<dyn std::erro
                 if used != buf.len() {
                     return Err("frames pipelined after the handshake".into());
                 }
-                break request.accept(&AcceptOptions::default())?;
+                break request
+                    .accept(&AcceptOptions::default(), &rfc6455::Config::default())?
+                    .encode();
             }
             Parsed::Partial => continue,
         }
