@@ -5,9 +5,13 @@
 //! ```
 //!
 //! A current-thread runtime unless `--multi-thread` is given; default
-//! address `127.0.0.1:9001`.
+//! address `127.0.0.1:9001`. On SIGTERM or Ctrl-C it stops accepting,
+//! closes every connection with 1001 (Going Away) and exits 0 once their
+//! closing handshakes are done, or after the close timeout.
 
-use rfc6455::{Event, StreamError};
+use std::time::Duration;
+
+use rfc6455::{Config, Event, Shutdown, ShutdownGuard, StreamError};
 use tokio::net::{TcpListener, TcpStream};
 
 fn main() -> std::io::Result<()> {
@@ -36,17 +40,50 @@ async fn serve(addr: String) -> std::io::Result<()> {
         "async echo server listening on ws://{}",
         listener.local_addr()?
     );
+    let shutdown = Shutdown::new();
     loop {
-        let (tcp, peer) = listener.accept().await?;
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            () = stop_signal() => break,
+        };
+        let guard = shutdown.guard();
         tokio::spawn(async move {
-            if let Err(e) = echo(tcp, peer).await {
+            if let Err(e) = echo(tcp, peer, guard).await {
                 println!("{peer}: ended with error: {e}");
             }
         });
     }
+    drop(listener);
+    let open = shutdown.open();
+    shutdown.signal("server shutting down");
+    let left = shutdown
+        .wait_async(Config::default().close_timeout + Duration::from_millis(500))
+        .await;
+    println!("shut down: {open} connections closed with 1001, {left} did not finish in time");
+    Ok(())
 }
 
-async fn echo(tcp: TcpStream, peer: std::net::SocketAddr) -> Result<(), StreamError> {
+/// SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn echo(
+    tcp: TcpStream,
+    peer: std::net::SocketAddr,
+    guard: ShutdownGuard,
+) -> Result<(), StreamError> {
     tcp.set_nodelay(true)?;
     let mut version = None;
     let mut ws = rfc6455::tokio::accept_with(tcp, Default::default(), |request| {
@@ -54,6 +91,8 @@ async fn echo(tcp: TcpStream, peer: std::net::SocketAddr) -> Result<(), StreamEr
         Ok(Default::default())
     })
     .await?;
+    // On shutdown: Close 1001, then the peer's Close comes back below.
+    ws.set_shutdown(guard);
     // One line per session, naming the HTTP version it arrived over.
     if let Some(version) = version {
         println!("{peer}: connected over {version}");

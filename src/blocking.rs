@@ -40,6 +40,10 @@ use crate::handshake::{
 };
 use crate::{CloseCode, Config, Connection, Event, Message, MessageKind, Role, State, StreamError};
 
+/// How often a blocked read looks at the [`Shutdown`](crate::Shutdown)
+/// switch of a connection that has one.
+pub const SHUTDOWN_TICK: Duration = Duration::from_millis(100);
+
 /// How much a single read asks for.
 const READ_CHUNK: usize = 16 * 1024;
 /// How many queued segments one vectored write takes.
@@ -161,6 +165,8 @@ pub struct WebSocket<S> {
     /// The transport was shut down; nothing more will happen.
     finished: bool,
     scratch: Scratch,
+    /// Closes the connection with 1001 when its server shuts down.
+    shutdown: Option<crate::ShutdownGuard>,
 }
 
 /// The buffer every read goes into, zeroed once. std's `Read` wants
@@ -212,6 +218,7 @@ impl<S: Transport> WebSocket<S> {
             read_timeout: None,
             finished: false,
             scratch: Scratch::new(),
+            shutdown: None,
         }
     }
 
@@ -397,6 +404,16 @@ impl<S: Transport> WebSocket<S> {
         self.flush_bounded()
     }
 
+    /// Ties the connection to a server's [`Shutdown`](crate::Shutdown):
+    /// once it is signaled, the connection starts its closing handshake
+    /// with 1001 (Going Away) and the shutdown's reason, and `recv` goes on
+    /// to return the peer's [`Event::Close`] (or the close timeout's error).
+    /// A blocked read notices within [`SHUTDOWN_TICK`], so the stream needs
+    /// [`Transport::set_read_timeout`] (as `TcpStream` has).
+    pub fn set_shutdown(&mut self, guard: crate::ShutdownGuard) {
+        self.shutdown = Some(guard);
+    }
+
     /// Writes every queued byte.
     pub fn flush(&mut self) -> Result<(), StreamError> {
         if !self.conn.wants_write() || self.finished {
@@ -510,6 +527,12 @@ impl<S: Transport> WebSocket<S> {
     fn read_once(&mut self) -> Result<(), StreamError> {
         let now = Instant::now();
         self.conn.handle_timeout(now);
+        let watching = self.shutdown.is_some() && self.conn.state().is_open();
+        if let Some(reason) = self.shutdown.as_ref().and_then(|g| g.reason()) {
+            if self.conn.state().is_open() {
+                let _ = self.conn.close(CloseCode::GOING_AWAY, &reason);
+            }
+        }
         if self.conn.wants_write() {
             self.flush()?; // a keepalive ping or a timeout's close frame
         }
@@ -521,6 +544,13 @@ impl<S: Transport> WebSocket<S> {
                 .saturating_duration_since(now)
                 .max(Duration::from_millis(1))
         });
+        // Without a wake-up from another thread, a blocked read looks at
+        // the shutdown switch every tick.
+        let timeout = match (timeout, watching) {
+            (Some(t), true) => Some(t.min(SHUTDOWN_TICK)),
+            (None, true) => Some(SHUTDOWN_TICK),
+            (t, false) => t,
+        };
         if timeout != self.read_timeout {
             self.stream.set_read_timeout(timeout)?;
             self.read_timeout = timeout;

@@ -134,6 +134,7 @@ pub mod handshake;
 pub mod hyper;
 mod parsed;
 pub mod security;
+pub mod shutdown;
 mod stream_error;
 #[cfg(feature = "tls")]
 pub mod tls;
@@ -150,6 +151,7 @@ pub use connection::{
 pub use error::{Error, ProtocolError, SendError};
 pub use extensions::Extensions;
 pub use parsed::Parsed;
+pub use shutdown::{Shutdown, ShutdownGuard};
 pub use stream_error::StreamError;
 pub use tls_error::TlsError;
 pub use utf8::Utf8Bytes;

@@ -309,6 +309,18 @@ impl ClientRequest {
     /// [`Error::Rejected`]. Head and body together are bounded by
     /// `limits.max_size`.
     pub fn parse_response(&self, buf: &[u8], limits: &Limits) -> Result<Parsed<Response>, Error> {
+        self.parse_response_until(buf, limits, true)
+    }
+
+    /// [`parse_response`](Self::parse_response) for a reader that can tell
+    /// whether the connection has ended: a refusal whose body is delimited
+    /// by the connection closing (RFC 9112 §6.3) is complete only `at_eof`.
+    pub(crate) fn parse_response_until(
+        &self,
+        buf: &[u8],
+        limits: &Limits,
+        at_eof: bool,
+    ) -> Result<Parsed<Response>, Error> {
         let window = &buf[..buf.len().min(limits.max_size)];
         // Needing bytes beyond a full window means the limit is exceeded.
         let need_more = || {
@@ -349,7 +361,7 @@ impl ClientRequest {
             let too_large = Error::ResponseTooLarge {
                 limit: limits.max_size,
             };
-            let Some(body) = read_body(status, &headers, &window[len..], room)
+            let Some(body) = read_body(status, &headers, &window[len..], room, at_eof)
                 .map_err(|e| e.unwrap_or(too_large))?
             else {
                 return need_more();
@@ -488,7 +500,10 @@ fn read_body(
     list: &[Header],
     data: &[u8],
     room: usize,
+    at_eof: bool,
 ) -> Result<Option<Vec<u8>>, Option<Error>> {
+    // A body that runs until the connection closes is whole only then.
+    let until_close = || Ok(at_eof.then(|| data.to_vec()));
     if (100..200).contains(&status) || status == 204 || status == 304 {
         return Ok(Some(Vec::new()));
     }
@@ -500,7 +515,7 @@ fn read_body(
         return if chunked {
             dechunk(data, room)
         } else {
-            Ok(Some(data.to_vec()))
+            until_close()
         };
     }
     if headers::count(list, "Content-Length") > 0 {
@@ -523,7 +538,7 @@ fn read_body(
         }
         return Ok(data.get(..length).map(<[u8]>::to_vec));
     }
-    Ok(Some(data.to_vec()))
+    until_close()
 }
 
 /// Decodes a chunked body (RFC 7230 §4.1); trailer fields are skipped. Errors

@@ -103,7 +103,7 @@ impl ClientHandshake {
             return ClientAction::Done;
         }
         let limits = self.config.handshake_limits;
-        self.result = match self.request.parse_response(&self.buf, &limits) {
+        self.result = match self.request.parse_response_until(&self.buf, &limits, false) {
             Ok(Parsed::Partial) => return ClientAction::Read,
             Ok(Parsed::Complete(response, used)) => {
                 let mut conn = Connection::with_extensions(
@@ -140,12 +140,21 @@ impl ClientHandshake {
         }
     }
 
-    /// The server closed the connection before its answer was complete:
-    /// the handshake fails.
+    /// The server closed the connection: a refusal whose body runs until
+    /// the close is now complete; any other incomplete answer fails the
+    /// handshake. Nothing more is written.
     pub fn recv_eof(&mut self) {
-        if self.result.is_none() {
-            self.result = Some(Err(Error::ClosedDuringHandshake));
+        self.out.clear();
+        if self.result.is_some() {
+            return;
         }
+        let limits = self.config.handshake_limits;
+        self.result = Some(
+            match self.request.parse_response_until(&self.buf, &limits, true) {
+                Err(e) => Err(e),
+                Ok(_) => Err(Error::ClosedDuringHandshake),
+            },
+        );
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next;
@@ -304,6 +313,24 @@ mod tests {
         hs.recv_eof();
         assert_eq!(hs.poll_action(), ClientAction::Done);
         assert_eq!(hs.finish().unwrap_err(), Error::ClosedDuringHandshake);
+    }
+
+    #[test]
+    fn a_close_delimited_refusal_ends_at_eof_whatever_the_split() {
+        let answer = b"HTTP/1.1 403 Forbidden\r\n\r\nnot you";
+        for cut in 0..=answer.len() {
+            let mut hs = started(ClientRequest::new("ws://a/").unwrap(), Config::default());
+            hs.recv(&answer[..cut]);
+            hs.poll_action();
+            hs.recv(&answer[cut..]);
+            assert_eq!(hs.poll_action(), ClientAction::Read, "waits for the close");
+            hs.recv_eof();
+            assert_eq!(hs.poll_action(), ClientAction::Done);
+            match hs.finish() {
+                Err(Error::Rejected(r)) => assert_eq!(&r.body[..], b"not you", "cut {cut}"),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -43,6 +43,12 @@ impl Refusal {
         self
     }
 
+    /// The status [`encode`](Refusal::encode) writes: `status`, or 500
+    /// when it is outside `200..=999` (a 1xx cannot refuse anything).
+    pub fn sent_status(&self) -> u16 {
+        super::server::refusal_status(self.status)
+    }
+
     /// The response bytes.
     pub fn encode(&self) -> Vec<u8> {
         let headers: Vec<(&str, &str)> = self

@@ -540,11 +540,7 @@ impl Accepted {
 /// );
 /// ```
 pub fn reject(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
-    let status = if (200..=999).contains(&status) {
-        status
-    } else {
-        500
-    };
+    let status = refusal_status(status);
     let mut head = String::with_capacity(128);
     // Writing to a String cannot fail.
     let _ = write!(head, "HTTP/1.1 {status} {}\r\n", reason_phrase(status));
@@ -566,6 +562,16 @@ pub fn reject(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
     out
+}
+
+/// The status a refusal goes out with: `status`, or 500 outside
+/// `200..=999` (a 1xx cannot refuse anything).
+pub(crate) fn refusal_status(status: u16) -> u16 {
+    if (200..=999).contains(&status) {
+        status
+    } else {
+        500
+    }
 }
 
 /// Reason phrases of RFC 9110 §15 for the statuses a handshake refusal is

@@ -193,7 +193,8 @@ impl ServerHandshake {
     /// [`Error::Refused`]. Does nothing unless a decision is awaited.
     pub fn reject(&mut self, refusal: Refusal) {
         if let State::Deciding { .. } = self.state {
-            let status = refusal.status;
+            // The status actually sent: one a refusal cannot have is 500.
+            let status = refusal.sent_status();
             self.refuse(refusal.encode(), Error::Refused { status });
         }
     }
@@ -221,11 +222,13 @@ impl ServerHandshake {
         }
     }
 
-    /// `n` bytes of [`transmit`](Self::transmit) were written.
+    /// `n` bytes of [`transmit`](Self::transmit) were written. Once all
+    /// are, the handshake is over (a timeout can no longer undo it).
     pub fn advance(&mut self, n: usize) {
         if let State::Answering { out, .. } | State::Refusing { out, .. } = &mut self.state {
             out.drain(..n.min(out.len()));
         }
+        self.settle();
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next:
@@ -464,6 +467,14 @@ mod tests {
         assert_eq!(hs.poll_action(), ServerAction::Done);
         assert_eq!(hs.finish().unwrap_err(), Error::Refused { status: 403 });
 
+        // A status no refusal can have goes out, and is reported, as 500.
+        let mut hs = ServerHandshake::new(Config::default(), Instant::now());
+        hs.recv(REQUEST);
+        hs.poll_action();
+        hs.reject(Refusal::new(101));
+        assert!(drain(&mut hs).starts_with(b"HTTP/1.1 500 "));
+        assert_eq!(hs.finish().unwrap_err(), Error::Refused { status: 500 });
+
         let mut hs = ServerHandshake::new(Config::default(), Instant::now());
         hs.recv(REQUEST);
         hs.poll_action();
@@ -482,6 +493,19 @@ mod tests {
         assert_eq!(hs.poll_action(), ServerAction::Done);
         assert!(hs.transmit().is_empty());
         assert_eq!(hs.finish().unwrap_err(), Error::ClosedDuringHandshake);
+    }
+
+    #[test]
+    fn a_written_101_survives_the_deadline() {
+        let t0 = Instant::now();
+        let mut hs = ServerHandshake::new(Config::default(), t0);
+        hs.recv(REQUEST);
+        hs.poll_action();
+        hs.accept(AcceptOptions::default());
+        drain(&mut hs);
+        assert_eq!(hs.poll_timeout(), None);
+        hs.handle_timeout(t0 + Duration::from_secs(3600));
+        assert!(hs.finish().is_ok());
     }
 
     #[test]

@@ -51,6 +51,8 @@ pub(crate) struct Inner<S> {
     write_shut: bool,
     /// The transport was shut down: nothing more will happen.
     finished: bool,
+    /// Closes the connection with 1001 when its server shuts down.
+    pub(crate) shutdown: Option<crate::ShutdownGuard>,
     /// Set once split: both halves may write (the reader sends pongs and
     /// close replies), but a stream keeps a single write waker, so writes
     /// register a waker that wakes every waiting half.
@@ -103,6 +105,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             ending: None,
             write_shut: false,
             finished: false,
+            shutdown: None,
             write_wakers: None,
         }
     }
@@ -125,6 +128,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             // Timers first: a timeout may have failed the connection, and
             // `poll_event` below reports that.
             let fired = self.poll_timers(cx);
+            self.poll_shutdown_signal(cx);
             if self.ending.is_some() {
                 // Lingering: the connection drops what arrived.
                 let _ = self.conn.poll_event();
@@ -179,6 +183,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 }
                 Err(e) => return Poll::Ready(Err(e.into())),
             }
+        }
+    }
+
+    /// Once the server shuts down, starts the closing handshake with 1001
+    /// (Going Away); until then, the signal wakes this task.
+    fn poll_shutdown_signal(&mut self, cx: &mut Context<'_>) {
+        if !self.conn.state().is_open() {
+            return;
+        }
+        if let Some(Poll::Ready(reason)) = self.shutdown.as_ref().map(|g| g.poll_signaled(cx)) {
+            let _ = self.conn.close(crate::CloseCode::GOING_AWAY, &reason);
         }
     }
 

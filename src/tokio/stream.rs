@@ -123,6 +123,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         self.flush().await
     }
 
+    /// Ties the connection to a server's [`Shutdown`](crate::Shutdown):
+    /// once it is signaled, the connection starts its closing handshake
+    /// with 1001 (Going Away) and the shutdown's reason, and `recv` goes on
+    /// to return the peer's [`Event::Close`] (or the close timeout's error).
+    /// Dropping the stream releases the guard.
+    pub fn set_shutdown(&mut self, guard: crate::ShutdownGuard) {
+        self.inner.shutdown = Some(guard);
+    }
+
     /// Writes every queued byte.
     pub async fn flush(&mut self) -> Result<(), StreamError> {
         poll_fn(|cx| self.inner.poll_flush(cx, Side::Reader)).await

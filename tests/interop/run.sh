@@ -4,6 +4,10 @@
 #
 #   bash tests/interop/run.sh
 #
+# Also: Node's ws over the frame limit must always see 1009 (the lingering
+# close), and 1000 open Node clients must all get 1001 when each echo server
+# is sent SIGTERM (graceful shutdown), with the server exiting 0 in time.
+#
 # Installs the pinned peers (tests/interop/.venv from requirements.txt,
 # tests/interop/node/node_modules from package-lock.json with npm ci), builds
 # both examples once in release, runs the four directions, each server on a
@@ -222,6 +226,74 @@ if ((HAVE_NODE)); then
         "$SERVER_BIN" 127.0.0.1:0 -- node "$NODE_DIR/too_big.mjs" 50
     direction "node ws 20 MB x50 -> 1009 (tokio)" "$ASYNC_URL" \
         "$ASYNC_SERVER_BIN" 127.0.0.1:0 -- node "$NODE_DIR/too_big.mjs" 50
+fi
+
+# shutdown_check LABEL URL_SED SERVER_CMD...: opens SHUTDOWN_CONNS Node
+# clients, sends the server SIGTERM once they are all open, and requires
+# every client to get Close 1001 and the server to exit 0 within 6 s (its
+# close timeout is 5 s).
+SHUTDOWN_CONNS=1000
+# A thousand sockets on each side, plus the servers' own.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 4096 2>/dev/null || true
+shutdown_check() {
+    local label=$1 url_sed=$2
+    shift 2
+    local n=$((${#RESULTS[@]} + 1))
+    local out="$WORK/$n.client" slog="$WORK/$n.server"
+    printf '\n=== %s\n' "$label"
+    local started=$EPOCHREALTIME problem="" passed=0 failed=0
+    if start_server "$slog" - "$url_sed" "$START_TIMEOUT" "$@"; then
+        bounded "$TEST_TIMEOUT" node "$NODE_DIR/shutdown_clients.mjs" "$SHUTDOWN_CONNS" \
+            "$SERVER_URL" >"$out" 2>&1 &
+        local client=$!
+        local waited=0
+        until grep -q '^ready' "$out" || ! kill -0 "$client" 2>/dev/null || ((waited > 600)); do
+            sleep 0.1
+            waited=$((waited + 1))
+        done
+        local signaled=$EPOCHREALTIME
+        kill -TERM "$SERVER_PID"
+        local server_status=0 tenths=0
+        while kill -0 "$SERVER_PID" 2>/dev/null && ((tenths < 60)); do
+            sleep 0.1
+            tenths=$((tenths + 1))
+        done
+        if kill -0 "$SERVER_PID" 2>/dev/null; then
+            problem="the server was still running 6 s after SIGTERM"
+            kill -KILL "$SERVER_PID" 2>/dev/null || true
+        fi
+        wait "$SERVER_PID" 2>/dev/null || server_status=$?
+        local exit_seconds
+        exit_seconds="$(awk -v a="$signaled" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')"
+        ((server_status == 0)) || problem="${problem:+$problem; }the server exited with $server_status"
+        wait "$client" || problem="${problem:+$problem; }the clients failed"
+        cat "$out"
+        log "$label: server exited $exit_seconds s after SIGTERM: $(tail -n 1 "$slog")"
+        local summary
+        summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1 || true)"
+        [[ -n "$summary" ]] && read -r passed _ failed _ <<<"$summary"
+    else
+        problem="the server did not start"
+    fi
+    local seconds
+    seconds="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
+    if [[ -n "$problem" ]]; then
+        log "$label: FAILED: $problem"
+        ((failed > 0)) || failed=1
+    fi
+    TOTAL_PASSED=$((TOTAL_PASSED + passed))
+    TOTAL_FAILED=$((TOTAL_FAILED + failed))
+    local verdict=PASS
+    [[ -z "$problem" && $failed == 0 ]] || verdict=FAIL
+    RESULTS+=("$(printf '%-4s  %-40s %3d passed, %d failed  %6s s%s' \
+        "$verdict" "$label" "$passed" "$failed" "$seconds" "${problem:+  ($problem)}")")
+}
+
+if ((HAVE_NODE)); then
+    shutdown_check "SIGTERM with 1000 open -> 1001 (blocking)" "$RUST_URL" \
+        "$SERVER_BIN" 127.0.0.1:0
+    shutdown_check "SIGTERM with 1000 open -> 1001 (tokio)" "$ASYNC_URL" \
+        "$ASYNC_SERVER_BIN" 127.0.0.1:0
 fi
 
 # --- summary -----------------------------------------------------------------
