@@ -17,10 +17,13 @@
 //!     if upgrade.request().origin().is_some_and(|o| o != "https://example.com") {
 //!         return upgrade.reject(Refusal::new(403));
 //!     }
+//!     // What `ws` cannot tell later: capture it now.
+//!     let version = upgrade.version();
 //!     upgrade
-//!         .config(Config::default()) // limits, keepalive, permessage-deflate
+//!         .config(Config::default()) // limits, keepalive, close timeout...
 //!         .protocols(["chat.v2", "chat.v1"])
-//!         .on_upgrade(|mut ws: WebSocket| async move {
+//!         .on_upgrade(move |mut ws: WebSocket| async move {
+//!             println!("WebSocket over {version}");
 //!             while let Ok(Some(message)) = ws.recv_message().await {
 //!                 if ws.send(message).await.is_err() {
 //!                     break;
@@ -31,6 +34,9 @@
 //!
 //! let app: Router = Router::new().route("/chat", any(chat));
 //! ```
+//!
+//! permessage-deflate is on when the config has it:
+//! `Config::default().deflate(DeflateConfig::default())` (feature `deflate`).
 //!
 //! Failures become HTTP answers: a request that breaks a handshake rule
 //! gets 400 (426 with `Sec-WebSocket-Version: 13` for another version)
@@ -120,11 +126,11 @@ impl WebSocketUpgrade {
         I: IntoIterator<Item = P>,
         P: AsRef<str>,
     {
-        let offered = self.upgrade.request().protocols();
-        self.options.protocol = supported
-            .into_iter()
-            .find(|p| offered.iter().any(|o| o == p.as_ref()))
-            .map(|p| p.as_ref().to_owned());
+        self.options.protocol = self
+            .upgrade
+            .request()
+            .select_protocol(supported)
+            .map(str::to_owned);
         self
     }
 
@@ -134,8 +140,11 @@ impl WebSocketUpgrade {
     }
 
     /// Adds a header to the answer, e.g. `Set-Cookie`. One that is
-    /// malformed or that the answer writes itself turns the answer into a
-    /// 500.
+    /// malformed, or one the answer writes itself (`Upgrade`, `Connection`,
+    /// `Sec-WebSocket-Accept`, `Sec-WebSocket-Protocol` (use
+    /// [`protocols`](Self::protocols)), `Sec-WebSocket-Extensions` (use
+    /// [`config`](Self::config)), `Content-Length`, `Transfer-Encoding`),
+    /// turns the answer into a 500 whose body names it.
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.options.headers.push((name.into(), value.into()));

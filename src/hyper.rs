@@ -8,13 +8,15 @@
 //! Serve connections with upgrades (`serve_connection_with_upgrades`, or
 //! `http1::Builder::serve_connection(..).with_upgrades()`), and for HTTP/2
 //! enable extended CONNECT (`http2().enable_connect_protocol()`), so that
-//! browsers use it.
+//! browsers use it. A whole server, with `hyper-util` (features `tokio`,
+//! `server-auto`) and `http-body-util` as dependencies of your own:
 //!
 //! ```no_run
 //! use std::convert::Infallible;
 //! use http_body_util::Full;
 //! use hyper::body::{Bytes, Incoming};
-//! use rfc6455::handshake::AcceptOptions;
+//! use hyper_util::rt::{TokioExecutor, TokioIo};
+//! use rfc6455::handshake::{AcceptOptions, Refusal};
 //! use rfc6455::hyper::Upgrade;
 //! use rfc6455::Config;
 //!
@@ -24,10 +26,13 @@
 //!         // Not a valid WebSocket request: 400, 426 or 500, with the reason.
 //!         Err(e) => return Ok(e.to_http()),
 //!     };
-//!     if upgrade.request().origin() != Some("https://example.com") {
-//!         return Ok(rfc6455::handshake::Refusal::new(403).to_http());
+//!     // Browsers send Origin; other clients usually do not.
+//!     if upgrade.request().origin().is_some_and(|o| o != "https://example.com") {
+//!         return Ok(Refusal::new(403).to_http());
 //!     }
-//!     match upgrade.accept(&AcceptOptions::default(), Config::default()) {
+//!     let mut options = AcceptOptions::default();
+//!     options.protocol = upgrade.request().select_protocol(["chat.v2", "chat.v1"]).map(str::to_owned);
+//!     match upgrade.accept(&options, Config::default()) {
 //!         Ok((response, pending)) => {
 //!             tokio::spawn(async move {
 //!                 let Ok(mut ws) = pending.await else { return };
@@ -42,6 +47,19 @@
 //!         Err(e) => Ok(rfc6455::handshake::Error::AcceptFailed(e).to_http()),
 //!     }
 //! }
+//!
+//! # async fn serve() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! loop {
+//!     let (tcp, _) = listener.accept().await?;
+//!     tokio::spawn(async move {
+//!         let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+//!         builder.http2().enable_connect_protocol(); // WebSockets over HTTP/2
+//!         let service = hyper::service::service_fn(handle);
+//!         let _ = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service).await;
+//!     });
+//! }
+//! # }
 //! ```
 
 use std::future::{Future, IntoFuture};
@@ -131,6 +149,11 @@ impl Upgrade {
 
 /// The WebSocket an accepted [`Upgrade`] becomes once hyper hands over the
 /// connection; `.await` it (after returning the response).
+///
+/// It fails with an I/O error if the client went away, or if the
+/// connection is served without upgrades (hyper's "upgrade expected but
+/// low level API in use": serve it with `.with_upgrades()` or
+/// `serve_connection_with_upgrades`); the answer had already been sent.
 #[derive(Debug)]
 pub struct PendingWebSocket {
     version: HttpVersion,

@@ -309,7 +309,7 @@ async fn hyper_server() -> SocketAddr {
         };
         let path_ok = upgrade.request().path() == "/echo";
         if !path_ok {
-            return Ok(Refusal::new(404).to_http());
+            return Ok(Refusal::new(404).body("no such path").to_http());
         }
         match upgrade.accept(&AcceptOptions::default(), deflate()) {
             Ok((response, pending)) => {
@@ -365,7 +365,9 @@ async fn hyper_over_both_http_versions() {
         // Refusals reach the HTTP/2 client typed, with the status.
         let missing = ClientRequest::new(&format!("ws://{addr}/missing")).unwrap();
         match rfc6455::tokio::h2::connect_with(missing, Config::default()).await {
-            Err(StreamError::Handshake(HandshakeError::Rejected(r))) => assert_eq!(r.status, 404),
+            Err(StreamError::Handshake(HandshakeError::Rejected(r))) => {
+                assert_eq!((r.status, &r.body[..]), (404, &b"no such path"[..]))
+            }
             other => panic!("{:?}", other.map(|_| ())),
         }
     })

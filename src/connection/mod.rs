@@ -191,7 +191,10 @@ impl Connection {
     /// The transport has no more input.
     pub fn recv_eof(&mut self) {
         self.eof = true;
-        if matches!(self.transport, Transport::AwaitEof | Transport::Linger { .. }) {
+        if matches!(
+            self.transport,
+            Transport::AwaitEof | Transport::Linger { .. }
+        ) {
             self.transport = Transport::Shutdown;
             self.timers.stop();
         }
@@ -323,8 +326,7 @@ impl Connection {
             initiated_locally: error != Error::AbnormalClosure,
         });
         // A peer that is gone or silent has nothing left to say.
-        let linger = !self.eof
-            && !matches!(error, Error::AbnormalClosure | Error::CloseTimeout);
+        let linger = !self.eof && !matches!(error, Error::AbnormalClosure | Error::CloseTimeout);
         self.transport = if linger {
             Transport::Linger {
                 budget: self.config.max_linger_bytes,

@@ -170,7 +170,14 @@ impl ClientRequest {
 
     /// Sets the raw `Sec-WebSocket-Extensions` value to offer, e.g.
     /// `permessage-deflate; client_max_window_bits`. It must follow RFC 6455
-    /// §9.1; the names it lists are the only ones the server may accept.
+    /// §9.1; the names it lists are the only ones the server may accept,
+    /// and the answer is checked against exactly this offer.
+    ///
+    /// Usually unneeded: [`Config::deflate`](crate::Config) makes the
+    /// permessage-deflate offer by itself. An offer set here may only name
+    /// extensions the connection's config enables (permessage-deflate needs
+    /// `Config::deflate`), else the handshake fails before anything is sent
+    /// with [`Error::ExtensionNotEnabled`].
     pub fn extensions(mut self, value: impl Into<String>) -> Result<Self, Error> {
         let value = value.into();
         let offers = parse_extensions(&value).map_err(Error::InvalidExtensions)?;

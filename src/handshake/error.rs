@@ -40,6 +40,10 @@ pub enum Error {
     MissingHost,
     /// The `Host` header is empty or not printable ASCII.
     InvalidHost,
+    /// The `Origin` header is not printable ASCII, which no browser sends
+    /// (RFC 6454 §7); refused rather than reported as absent, so that an
+    /// "allow requests without Origin" check cannot be slipped past.
+    InvalidOrigin,
     /// A header that must appear at most once appears several times.
     DuplicateHeader {
         /// Which header.
@@ -436,11 +440,16 @@ impl fmt::Display for Error {
             Self::ExtensionNotEnabled { name } => write!(
                 f,
                 "the offer names extension `{name}`, which this endpoint's Config does not enable \
-                 (RFC 6455 §9.1)"
+                 (RFC 6455 §9.1); permessage-deflate runs with `Config::deflate`, which also \
+                 makes the offer for you"
+            ),
+            Self::InvalidOrigin => f.write_str(
+                "the Origin header is not printable ASCII (RFC 6454 §7)",
             ),
             Self::ExtendedConnectDisabled => f.write_str(
                 "the HTTP/2 server did not enable extended CONNECT \
-                 (SETTINGS_ENABLE_CONNECT_PROTOCOL, RFC 8441 §3)",
+                 (SETTINGS_ENABLE_CONNECT_PROTOCOL, RFC 8441 §3; on a hyper-util server: \
+                 `builder.http2().enable_connect_protocol()`)",
             ),
             Self::UpgradeUnavailable => f.write_str(
                 "the HTTP server offers no upgrade of this request (hyper: serve connections \
@@ -472,11 +481,21 @@ impl fmt::Display for Error {
             Self::MalformedBody { reason } => {
                 write!(f, "malformed response body: {reason} (RFC 7230 §3.3)")
             }
-            Self::Rejected(r) => write!(
-                f,
-                "the server refused the upgrade with `{} {}` (RFC 6455 §4.1: status must be 101)",
-                r.status, r.reason
-            ),
+            Self::Rejected(r) => {
+                write!(
+                    f,
+                    "the server refused the upgrade with `{} {}` (an accepting answer is 101 over \
+                     HTTP/1.1, RFC 6455 §4.1, or 2xx over HTTP/2, RFC 8441 §5)",
+                    r.status, r.reason
+                )?;
+                if r.status == 405 {
+                    f.write_str(
+                        "; does the route take CONNECT, which HTTP/2 uses (axum: `any(..)`, \
+                         not `get(..)`)?",
+                    )?;
+                }
+                Ok(())
+            }
             Self::ResponseMissingUpgrade => f.write_str(
                 "the response has no Upgrade header (RFC 6455 §4.1, response check 2)",
             ),
@@ -638,6 +657,7 @@ mod tests {
             },
             Error::ExtensionNotEnabled { name: "x".into() },
             Error::ExtendedConnectDisabled,
+            Error::InvalidOrigin,
             Error::ResponseHasBody,
             // Local outcomes rather than broken rules:
             Error::Timeout,

@@ -182,9 +182,11 @@ pub(crate) fn validate(head: Head) -> Result<Request, Error> {
         HttpVersion::Http2 => None,
     };
 
-    let origin = headers::find(list, "Origin")
-        .and_then(|o| std::str::from_utf8(o).ok())
-        .map(str::to_owned);
+    let origin = match headers::find(list, "Origin") {
+        None => None,
+        Some(o) if o.iter().all(|b| (0x20..=0x7e).contains(b)) => Some(lossy(o)),
+        Some(_) => return Err(Error::InvalidOrigin),
+    };
     let protocols = protocol_list(list)?;
     let extensions = extension_list(list)?;
 
@@ -294,10 +296,45 @@ impl Request {
     }
 
     /// The `Origin` header, sent by browsers (RFC 6455 §4.2.1 item 7, §10.2);
-    /// `None` when absent or not UTF-8. Check it against an allow-list to
-    /// refuse cross-site connections.
+    /// `None` when absent (a request whose `Origin` is not printable ASCII
+    /// is refused with 400 before you see it). Check it against an
+    /// allow-list to refuse cross-site pages; clients that are not browsers
+    /// usually send none:
+    ///
+    /// ```
+    /// # fn check(request: &rfc6455::handshake::Request) -> Result<(), rfc6455::handshake::Refusal> {
+    /// if request.origin().is_some_and(|o| o != "https://app.example") {
+    ///     return Err(rfc6455::handshake::Refusal::new(403));
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn origin(&self) -> Option<&str> {
         self.origin.as_deref()
+    }
+
+    /// The first of `supported` (your order of preference) that the client
+    /// offered, for [`AcceptOptions::protocol`]; `None` when it offered
+    /// none of them (RFC 6455 §4.2.2 item 5.4: the answer then names no
+    /// subprotocol, and the client decides whether to go on).
+    ///
+    /// ```
+    /// # fn pick(request: &rfc6455::handshake::Request) {
+    /// use rfc6455::handshake::AcceptOptions;
+    /// let mut options = AcceptOptions::default();
+    /// options.protocol = request.select_protocol(["chat.v2", "chat.v1"]).map(str::to_owned);
+    /// # }
+    /// ```
+    pub fn select_protocol<I, P>(&self, supported: I) -> Option<&str>
+    where
+        I: IntoIterator<Item = P>,
+        P: AsRef<str>,
+    {
+        supported.into_iter().find_map(|wanted| {
+            self.protocols
+                .iter()
+                .find(|offered| *offered == wanted.as_ref())
+                .map(String::as_str)
+        })
     }
 
     /// The `Sec-WebSocket-Key` value (base64 of 16 bytes); `None` over
@@ -972,10 +1009,19 @@ mod tests {
             error(&with_raw(b"Sec-WebSocket-Extensions: \xff\r\n")),
             Error::InvalidExtensions(_)
         ));
-        // An Origin that is not UTF-8 is simply not reported.
-        let (r, _) = complete(&with_raw(b"Origin: \xff\r\n"));
-        assert_eq!(r.origin(), None);
-        assert_eq!(r.header("origin"), None);
+        // An Origin no browser could send is refused, not taken as absent.
+        assert_eq!(
+            error(&with_raw(b"Origin: https://a.test\xff\r\n")),
+            Error::InvalidOrigin
+        );
+        assert_eq!(error(&with_raw(b"Origin: a\tb\r\n")), Error::InvalidOrigin);
+        // (httparse itself refuses other control bytes in any value.)
+        assert!(matches!(
+            error(&with_raw(b"Origin: a\x01\r\n")),
+            Error::MalformedRequest(_)
+        ));
+        let (r, _) = complete(&with_raw(b"Origin: null\r\n"));
+        assert_eq!(r.origin(), Some("null"));
     }
 
     fn accept(req: &Request, options: AcceptOptions) -> Result<Vec<u8>, AcceptError> {

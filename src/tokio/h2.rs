@@ -2,7 +2,8 @@
 //! CONNECT on one stream of an HTTP/2 connection, with the `h2` crate.
 //!
 //! [`connect`] opens its own connection (`ws://` with HTTP/2 prior
-//! knowledge, `wss://` with ALPN `h2` when the feature `tls` is on);
+//! knowledge, so the server must take HTTP/2 without TLS, "h2c";
+//! `wss://` with ALPN `h2` when the feature `tls` is on);
 //! [`connect_on`] opens a WebSocket on a connection you already have, so
 //! many WebSockets and ordinary requests can share it.
 //!
@@ -171,7 +172,14 @@ async fn handshake_h2<T>(io: T) -> io::Result<h2::client::SendRequest<Bytes>>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (send_request, mut connection) = h2::client::handshake(io).await.map_err(h2_io)?;
+    // A server that does not speak HTTP/2 here just hangs up.
+    let no_h2 = |e: h2::Error| {
+        io::Error::other(format!(
+            "the server did not answer HTTP/2 ({e}); over ws:// it must accept HTTP/2 without \
+             TLS by prior knowledge (h2c)"
+        ))
+    };
+    let (send_request, mut connection) = h2::client::handshake(io).await.map_err(no_h2)?;
     let mut ping_pong = connection.ping_pong();
     tokio::spawn(async move {
         // Ends with the connection; its errors reach the streams.
@@ -179,7 +187,7 @@ where
     });
     // SETTINGS come first, so once the PONG is back they have been applied.
     if let Some(ping_pong) = ping_pong.as_mut() {
-        ping_pong.ping(h2::Ping::opaque()).await.map_err(h2_io)?;
+        ping_pong.ping(h2::Ping::opaque()).await.map_err(no_h2)?;
     }
     Ok(send_request)
 }
@@ -214,10 +222,29 @@ pub async fn connect_on(
     let response = bounded(deadline, async { response.await.map_err(h2_io) })
         .await?
         .ok_or(StreamError::HandshakeTimeout)?;
-    let (parts, recv) = response.into_parts();
+    let (parts, mut recv) = response.into_parts();
     let checked = match request.check_http_response(&parts) {
         Ok(checked) => checked,
-        Err(e) => {
+        Err(mut e) => {
+            if let handshake::Error::Rejected(rejection) = &mut e {
+                // The refusal's body says why; read what the limits allow.
+                let limit = config.handshake_limits.max_size;
+                let _ = bounded(deadline, async {
+                    while let Some(chunk) = recv.data().await {
+                        let chunk = chunk.map_err(h2_io)?;
+                        let _ = recv.flow_control().release_capacity(chunk.len());
+                        let room = limit.saturating_sub(rejection.body.len());
+                        rejection
+                            .body
+                            .extend_from_slice(&chunk[..chunk.len().min(room)]);
+                        if rejection.body.len() >= limit {
+                            break;
+                        }
+                    }
+                    Ok::<_, io::Error>(())
+                })
+                .await;
+            }
             let mut send = send;
             send.send_reset(h2::Reason::CANCEL);
             return Err(e.into());

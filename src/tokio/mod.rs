@@ -80,7 +80,29 @@ pub async fn connect(
 }
 
 /// Connects with a prepared request (subprotocols, headers) and a config;
-/// `wss://` as in [`connect`].
+/// `wss://` as in [`connect`]. The request carries the extension offer the
+/// config enables (permessage-deflate with `Config::deflate`), and the
+/// answer is checked against it: see `Response::protocol` and
+/// `Response::agreed_extensions` for what was agreed.
+///
+/// ```no_run
+/// # #[cfg(feature = "deflate")]
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use rfc6455::deflate::DeflateConfig;
+/// use rfc6455::handshake::ClientRequest;
+/// use rfc6455::{CloseCode, Config, Event};
+///
+/// let request = ClientRequest::new("ws://127.0.0.1:8080/chat")?.protocols(["chat.v2", "chat.v1"])?;
+/// let config = Config::default().deflate(DeflateConfig::default());
+/// let (mut ws, response) = rfc6455::tokio::connect_with(request, config).await?;
+/// println!("subprotocol {:?}, compressed: {}", response.protocol(),
+///     response.agreed_extensions().deflate().is_some());
+/// ws.send("hello").await?;
+/// ws.close(CloseCode::NORMAL, "done").await?;
+/// // The closing handshake ends with the server's Close.
+/// while !matches!(ws.recv().await, Ok(Event::Close(_)) | Err(_)) {}
+/// # Ok(()) }
+/// ```
 pub async fn connect_with(
     request: ClientRequest,
     config: Config,
