@@ -112,6 +112,7 @@
 //! |---|---|---|---|
 //! | [`Config::close_timeout`](crate::Config::close_timeout) | 5 s | a peer that never answers our close frame, or never reads it | the transport is closed; [`Error::CloseTimeout`](crate::Error::CloseTimeout) (1006, nothing more sent) |
 //! | [`Config::ping_interval`](crate::Config::ping_interval) / [`Config::pong_timeout`](crate::Config::pong_timeout) | off / 10 s | a half-open TCP connection: the peer's host vanished and no FIN or RST will ever come | close 1011, [`Error::KeepaliveTimeout`](crate::Error::KeepaliveTimeout) |
+//! | linger after a failure: [`Config::close_timeout`](crate::Config::close_timeout) and [`Config::max_linger_bytes`](crate::Config::max_linger_bytes) | 5 s and 64 MiB | after failing a connection (1002, 1007, 1008, 1009, 1011) we read and discard until the peer closes, so that our Close is not lost to a reset (RFC 6455 §7.1.1); these bounds stop a peer from keeping us reading forever | the transport is closed (the error was already reported with its close code) |
 //!
 //! Keepalive is off by default because the right interval depends on the
 //! network in between (proxies and NATs drop idle flows after 30 s to a
