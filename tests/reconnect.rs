@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use rfc6455::tokio::accept;
 use rfc6455::tokio::reconnect::{
-    Backoff, ConnectionState, ReconnectError, ReconnectingClient, StateWatcher,
+    Backoff, ConnectionState, ReconnectError, ReconnectingClient, Retry, StateWatcher,
 };
 use rfc6455::{CloseCode, Event, Message, StreamError};
 use tokio::net::TcpSocket;
@@ -525,4 +525,102 @@ async fn a_healthy_connection_starts_the_backoff_over() {
         "{gave_up}"
     );
     assert_eq!(connections.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn policy_violation_is_not_retried_by_default() {
+    let (url, connections) = accept_then_end(ms(50), Some(CloseCode::POLICY_VIOLATION)).await;
+    let mut client = ReconnectingClient::builder(&url)
+        .unwrap()
+        .backoff(fast_backoff())
+        .build();
+    let code = match timeout(LIMIT, client.recv()).await.unwrap() {
+        Ok(Event::Close(Some(frame))) => frame.code,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(code, CloseCode::POLICY_VIOLATION);
+    match timeout(LIMIT, client.recv()).await.unwrap() {
+        Err(ReconnectError::Refused { code }) => assert_eq!(code, CloseCode::POLICY_VIOLATION),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(client.recv().await, Err(ReconnectError::Closed)));
+    tokio::time::sleep(ms(200)).await;
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "no second connection"
+    );
+    assert_eq!(client.state(), ConnectionState::Closed);
+}
+
+#[tokio::test]
+async fn the_retry_policy_is_the_users() {
+    // 1008 retried, an application code refused.
+    for (code, retried) in [
+        (CloseCode::POLICY_VIOLATION, true),
+        (CloseCode(4001), false),
+    ] {
+        let (url, connections) = accept_then_end(ms(20), Some(code)).await;
+        let mut client = ReconnectingClient::builder(&url)
+            .unwrap()
+            .backoff(fast_backoff())
+            .retry(|code| match code.0 {
+                4001 => Retry::Stop,
+                _ => Retry::Backoff,
+            })
+            .build();
+        let _ = timeout(Duration::from_millis(600), async {
+            while client.recv().await.is_ok() {}
+        })
+        .await;
+        let n = connections.load(Ordering::SeqCst);
+        assert_eq!(n > 1, retried, "{code:?}: {n} connections");
+    }
+}
+
+#[tokio::test]
+async fn going_away_and_restart_come_back_after_the_first_wait() {
+    for code in [CloseCode::GOING_AWAY, CloseCode::SERVICE_RESTART] {
+        // Short-lived connections, each closed with `code`: the waits stay
+        // at the first (jittered) one instead of growing, and each still
+        // counts toward max_attempts.
+        let (url, connections) = accept_then_end(ms(20), Some(code)).await;
+        let backoff = Backoff {
+            jitter: 0.5,
+            ..fast_backoff()
+        };
+        let mut client = ReconnectingClient::builder(&url)
+            .unwrap()
+            .backoff(backoff)
+            .max_attempts(6)
+            .build();
+        let history = record(client.watch());
+        let ended = timeout(LIMIT, async {
+            loop {
+                if let Err(e) = client.recv().await {
+                    return e;
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert!(
+            matches!(ended, ReconnectError::GaveUp { attempts: 6, .. }),
+            "{ended}"
+        );
+        assert_eq!(connections.load(Ordering::SeqCst), 6);
+        let waits: Vec<Duration> = history
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|s| match s {
+                ConnectionState::Reconnecting { delay, .. } => Some(*delay),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(waits.len(), 5, "{waits:?}");
+        for wait in waits {
+            assert!(wait >= ms(10) && wait <= ms(20), "{code:?}: {wait:?}");
+        }
+    }
 }

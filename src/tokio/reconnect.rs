@@ -463,6 +463,13 @@ pub enum ReconnectError {
         /// Why the last one failed.
         last: StreamError,
     },
+    /// The server closed with `code`, which the [`Retry`] policy says not
+    /// to come back after (by default 1008, Policy Violation). The client
+    /// is closed.
+    Refused {
+        /// The server's close code.
+        code: CloseCode,
+    },
     /// The client is closed: [`ReconnectingClient::close`] was called or it
     /// gave up earlier.
     Closed,
@@ -478,6 +485,10 @@ impl fmt::Display for ReconnectError {
             ReconnectError::GaveUp { attempts, last } => {
                 write!(f, "gave up after {attempts} failed attempts: {last}")
             }
+            ReconnectError::Refused { code } => write!(
+                f,
+                "the server closed with {code}, after which the retry policy does not reconnect"
+            ),
             ReconnectError::Closed => f.write_str("the client is closed"),
         }
     }
@@ -487,7 +498,9 @@ impl std::error::Error for ReconnectError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ReconnectError::Stream(e) | ReconnectError::GaveUp { last: e, .. } => Some(e),
-            ReconnectError::NotConnected(_) | ReconnectError::Closed => None,
+            ReconnectError::NotConnected(_)
+            | ReconnectError::Refused { .. }
+            | ReconnectError::Closed => None,
         }
     }
 }
@@ -497,6 +510,51 @@ impl From<StreamError> for ReconnectError {
         ReconnectError::Stream(e)
     }
 }
+
+// ---- retry policy --------------------------------------------------------------
+
+/// What the client does after the server closes the connection with a
+/// given code (see [`Builder::retry`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// The server is going away on purpose (1001 Going Away, 1012 Service
+    /// Restart): reconnect after the first backoff wait, jittered so that
+    /// a restart's clients do not all come back at once.
+    Soon,
+    /// Reconnect after the backoff wait, which grows until a connection
+    /// has stayed up for [`Builder::healthy_after`] (1013 Try Again Later
+    /// never resets it).
+    Backoff,
+    /// Do not reconnect: `recv` returns the server's close, then
+    /// [`ReconnectError::Refused`].
+    Stop,
+}
+
+impl Retry {
+    /// The default policy: [`Retry::Soon`] for 1001 and 1012,
+    /// [`Retry::Stop`] for 1008 (Policy Violation: the server refuses this
+    /// client, and coming back would be refused again), [`Retry::Backoff`]
+    /// for everything else, 1003 and application codes (4000-4999)
+    /// included.
+    ///
+    /// ```
+    /// use rfc6455::tokio::reconnect::Retry;
+    /// use rfc6455::CloseCode;
+    ///
+    /// assert_eq!(Retry::default_for(CloseCode::SERVICE_RESTART), Retry::Soon);
+    /// assert_eq!(Retry::default_for(CloseCode::POLICY_VIOLATION), Retry::Stop);
+    /// assert_eq!(Retry::default_for(CloseCode(4000)), Retry::Backoff);
+    /// ```
+    pub fn default_for(code: CloseCode) -> Retry {
+        match code {
+            CloseCode::GOING_AWAY | CloseCode::SERVICE_RESTART => Retry::Soon,
+            CloseCode::POLICY_VIOLATION => Retry::Stop,
+            _ => Retry::Backoff,
+        }
+    }
+}
+
+type RetryPolicy = dyn Fn(CloseCode) -> Retry + Send + Sync;
 
 // ---- builder -------------------------------------------------------------------
 
@@ -508,6 +566,7 @@ struct Settings {
     max_attempts: Option<u32>,
     connect_timeout: Duration,
     healthy_after: Duration,
+    retry: Box<RetryPolicy>,
     hook: Option<Box<Hook>>,
     tls: ClientTls,
 }
@@ -634,6 +693,32 @@ impl Builder {
     #[must_use]
     pub fn healthy_after(mut self, after: Duration) -> Builder {
         self.settings.healthy_after = after;
+        self
+    }
+
+    /// What to do after the server closes with each code. Default:
+    /// [`Retry::default_for`].
+    ///
+    /// ```no_run
+    /// use rfc6455::tokio::reconnect::{ReconnectingClient, Retry};
+    /// use rfc6455::CloseCode;
+    ///
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Our server closes with 4001 when the session expired: stop there.
+    /// let client = ReconnectingClient::builder("ws://127.0.0.1:9001/")?
+    ///     .retry(|code| match code.0 {
+    ///         4001 => Retry::Stop,
+    ///         _ => Retry::default_for(code),
+    ///     })
+    ///     .build();
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn retry<F>(mut self, policy: F) -> Builder
+    where
+        F: Fn(CloseCode) -> Retry + Send + Sync + 'static,
+    {
+        self.settings.retry = Box::new(policy);
         self
     }
 
@@ -873,6 +958,7 @@ impl ReconnectingClient {
                 max_attempts: None,
                 connect_timeout: Duration::from_secs(10),
                 healthy_after: Duration::from_secs(10),
+                retry: Box::new(Retry::default_for),
                 hook: None,
                 tls: ClientTls::Default,
             },
@@ -1123,12 +1209,25 @@ impl ReconnectingClient {
             .opened_at
             .take()
             .map_or(Duration::ZERO, |opened| opened.elapsed());
+        let retry = code.map_or(Retry::Backoff, |c| (self.settings.retry)(c));
+        if let (Retry::Stop, Some(code)) = (retry, code) {
+            self.finish();
+            self.pending = Some(ReconnectError::Refused { code });
+            return;
+        }
         let try_later = code == Some(CloseCode::TRY_AGAIN_LATER);
         if lived >= self.settings.healthy_after && !try_later {
             self.failures = 0;
             self.waits = 0;
             self.schedule();
-        } else if let Err(e) = self.failed(why) {
+            return;
+        }
+        // Short-lived counts as a failed attempt; a server going away on
+        // purpose still gets us back after the first wait.
+        if retry == Retry::Soon {
+            self.waits = 0;
+        }
+        if let Err(e) = self.failed(why) {
             self.pending = Some(e);
         }
     }
