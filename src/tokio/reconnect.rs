@@ -14,6 +14,12 @@
 //! (RFC 6455 §7.2.3 asks clients to back off after abnormal closes). A
 //! close with 1013 (Try Again Later) never resets the backoff.
 //!
+//! What a server's close code means is a [`Retry`] policy
+//! ([`Builder::retry`]): by default 1001 (Going Away) and 1012 (Service
+//! Restart) reconnect after the first, jittered wait; 1008 (Policy
+//! Violation) ends the client with [`ReconnectError::Refused`]; every other
+//! code backs off.
+//!
 //! - **Restoring state**: a hook set with [`Builder::on_connect`] runs after
 //!   every (re)connection, before anything else is sent or received, so it
 //!   can log in again or rejoin rooms.
