@@ -322,6 +322,12 @@ impl<S: Transport> WebSocket<S> {
     /// The next event. Pongs to pings and the reply to a close are sent
     /// before it returns. After [`Event::Close`] (or an error) the
     /// connection is over and this returns [`StreamError::Closed`].
+    ///
+    /// When the peer breaks a rule, the error comes back only once the
+    /// connection has sent its Close and lingered for the peer's end
+    /// (within the close timeout and [`Config::max_linger_bytes`]), so
+    /// dropping the stream then cannot reset a connection whose Close is
+    /// still in flight (RFC 6455 §7.1.1).
     pub fn recv(&mut self) -> Result<Event, StreamError> {
         loop {
             if self.finished {

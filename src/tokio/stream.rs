@@ -63,6 +63,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
 
     /// The next event. Pongs and the close reply are written on the way.
     /// After [`Event::Close`] or an error, returns [`StreamError::Closed`].
+    ///
+    /// When the peer breaks a rule, the error comes back only once the
+    /// connection has sent its Close and lingered for the peer's end
+    /// (within the close timeout and
+    /// [`Config::max_linger_bytes`](crate::Config::max_linger_bytes)), so
+    /// dropping the stream then cannot reset a connection whose Close is
+    /// still in flight (RFC 6455 §7.1.1).
     pub async fn recv(&mut self) -> Result<Event, StreamError> {
         poll_fn(|cx| self.inner.poll_recv(cx, Side::Reader)).await
     }
