@@ -10,8 +10,11 @@
 # Environment (all optional):
 #   AGENT            agent name in the reports (default rfc6455; 2nd arg wins)
 #   TESTEE_FLAGS     extra flags for both testees, e.g. "--tokio"
-#   SERVER_CMD       server testee command, run as: $SERVER_CMD 127.0.0.1:9002 $TESTEE_FLAGS
-#   CLIENT_CMD       client testee command, run as: $CLIENT_CMD ws://127.0.0.1:9003 $AGENT $TESTEE_FLAGS
+#   SERVER_FLAGS     extra flags for the server testee only, after TESTEE_FLAGS, e.g.
+#                    "--axum" (the echo behind an axum Router; a server-only mode)
+#   CLIENT_FLAGS     extra flags for the client testee only, after TESTEE_FLAGS
+#   SERVER_CMD       server testee command, run as: $SERVER_CMD 127.0.0.1:9002 $TESTEE_FLAGS $SERVER_FLAGS
+#   CLIENT_CMD       client testee command, run as: $CLIENT_CMD ws://127.0.0.1:9003 $AGENT $TESTEE_FLAGS $CLIENT_FLAGS
 #                    (default: the release builds of examples/autobahn_{server,client}.rs;
 #                    cargo build is skipped when both are overridden or SKIP_BUILD=1)
 #   CASES            comma-separated case patterns to run instead of the spec's, e.g. "1.*,2.*"
@@ -34,6 +37,10 @@ ROOT="$(dirname "$HERE")"
 ROLE="${1:-all}"
 AGENT="${2:-${AGENT:-rfc6455}}"
 TESTEE_FLAGS="${TESTEE_FLAGS:-}"
+SERVER_FLAGS="${TESTEE_FLAGS:+$TESTEE_FLAGS }${SERVER_FLAGS:-}"
+SERVER_FLAGS="${SERVER_FLAGS% }"
+CLIENT_FLAGS="${TESTEE_FLAGS:+$TESTEE_FLAGS }${CLIENT_FLAGS:-}"
+CLIENT_FLAGS="${CLIENT_FLAGS% }"
 SERVER_ADDR=127.0.0.1:9002
 CLIENT_URL=ws://127.0.0.1:9003
 SERVER_TIMEOUT="${SERVER_TIMEOUT:-1800}"
@@ -79,6 +86,14 @@ wait_port() {
         sleep 0.1
     done
 }
+
+# --axum is a server testee mode; the client testee would ignore it and
+# run its default (blocking) mode under a misleading label.
+for r in "${ROLES[@]}"; do
+    if [ "$r" = client ] && [[ " $CLIENT_FLAGS " == *" --axum "* ]]; then
+        die "--axum is a server-only mode: pass it in SERVER_FLAGS, not TESTEE_FLAGS/CLIENT_FLAGS, or run the server role only"
+    fi
+done
 
 # ------------------------------------------------------------------ setup
 bash "$HERE/install.sh" || die "install.sh failed"
@@ -136,10 +151,10 @@ run_server() {
     "$PY2" wstest_local.py --list-cases "$spec" >"$out/cases.txt" || die "cannot list cases"
     port_open 127.0.0.1 9002 && die "127.0.0.1:9002 is already in use; stop whatever listens there"
 
-    log "server role: $(wc -l <"$out/cases.txt") cases; testee: $SERVER_CMD $SERVER_ADDR $TESTEE_FLAGS"
+    log "server role: $(wc -l <"$out/cases.txt") cases; testee: $SERVER_CMD $SERVER_ADDR $SERVER_FLAGS"
     local t0; t0=$(date +%s)
-    # shellcheck disable=SC2086 # SERVER_CMD / TESTEE_FLAGS are word lists
-    setsid $SERVER_CMD "$SERVER_ADDR" $TESTEE_FLAGS >"$tlog" 2>&1 </dev/null &
+    # shellcheck disable=SC2086 # SERVER_CMD / SERVER_FLAGS are word lists
+    setsid $SERVER_CMD "$SERVER_ADDR" $SERVER_FLAGS >"$tlog" 2>&1 </dev/null &
     local tpid=$!
     PIDS+=("$tpid")
     if ! wait_port 127.0.0.1 9002 "$tpid"; then
@@ -188,9 +203,9 @@ run_client() {
         stop_pid "$wpid"
         return
     fi
-    log "client role: testee: $CLIENT_CMD $CLIENT_URL $AGENT $TESTEE_FLAGS (hard timeout ${CLIENT_TIMEOUT}s)"
+    log "client role: testee: $CLIENT_CMD $CLIENT_URL $AGENT $CLIENT_FLAGS (hard timeout ${CLIENT_TIMEOUT}s)"
     # shellcheck disable=SC2086
-    timeout -k 10 "$CLIENT_TIMEOUT" $CLIENT_CMD "$CLIENT_URL" "$AGENT" $TESTEE_FLAGS \
+    timeout -k 10 "$CLIENT_TIMEOUT" $CLIENT_CMD "$CLIENT_URL" "$AGENT" $CLIENT_FLAGS \
         >"$tlog" 2>&1 </dev/null
     local rc=$?
     TOOK[client]=$(( $(date +%s) - t0 ))

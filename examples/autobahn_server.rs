@@ -2,11 +2,15 @@
 //!
 //! ```text
 //! cargo run --release --features tokio,deflate --example autobahn_server -- 127.0.0.1:9002 [--tokio]
+//! cargo run --release --features axum,deflate --example autobahn_server -- 127.0.0.1:9002 --axum
 //! ```
 //!
-//! The blocking adapter with a thread per connection, or with `--tokio`
-//! the async adapter on a current-thread runtime (needs the `tokio`
-//! feature).
+//! The blocking adapter with a thread per connection; with `--tokio` the
+//! async adapter on a current-thread runtime (needs the `tokio` feature);
+//! with `--axum` an axum `Router` served by `axum::serve` on a
+//! current-thread runtime, the upgrade done by
+//! `rfc6455::axum::WebSocketUpgrade` (needs the `axum` feature). All
+//! three echo with the same [`config`].
 
 use std::net::{TcpListener, TcpStream};
 
@@ -22,6 +26,9 @@ fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:9002".into());
     if args.iter().any(|a| a == "--tokio") {
         return tokio_main(&addr);
+    }
+    if args.iter().any(|a| a == "--axum") {
+        return axum_main(&addr);
     }
     let listener = TcpListener::bind(&addr)?;
     eprintln!("autobahn_server (blocking) on {addr}");
@@ -75,7 +82,16 @@ fn tokio_main(addr: &str) -> std::io::Result<()> {
 #[cfg(feature = "tokio")]
 async fn echo_async(tcp: tokio::net::TcpStream) -> Result<(), StreamError> {
     tcp.set_nodelay(true)?;
-    let mut ws = rfc6455::tokio::accept_with(tcp, config(), |_| Ok(Default::default())).await?;
+    let ws = rfc6455::tokio::accept_with(tcp, config(), |_| Ok(Default::default())).await?;
+    echo_stream(ws).await
+}
+
+/// The echo loop of `--tokio` and `--axum`.
+#[cfg(feature = "tokio")]
+async fn echo_stream<S>(mut ws: rfc6455::tokio::WebSocketStream<S>) -> Result<(), StreamError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     loop {
         match ws.recv().await? {
             Event::Text(text) => ws.send(text).await?,
@@ -90,6 +106,41 @@ async fn echo_async(tcp: tokio::net::TcpStream) -> Result<(), StreamError> {
 fn tokio_main(_addr: &str) -> std::io::Result<()> {
     eprintln!(
         "--tokio needs the tokio feature: cargo run --features tokio --example autobahn_server"
+    );
+    std::process::exit(2);
+}
+
+#[cfg(feature = "axum")]
+fn axum_main(addr: &str) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await?.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        eprintln!("autobahn_server (axum) on {addr}");
+        // `any`, not `get`: over HTTP/2 the handshake is a CONNECT.
+        let app = axum::Router::new().route("/", axum::routing::any(axum_handler));
+        axum::serve(listener, app).await
+    })
+}
+
+/// Any WebSocket request on `/` (HTTP/1.1 GET + Upgrade, or HTTP/2
+/// extended CONNECT): echo with the same config as the other modes.
+#[cfg(feature = "axum")]
+async fn axum_handler(upgrade: rfc6455::axum::WebSocketUpgrade) -> axum::response::Response {
+    upgrade.config(config()).on_upgrade(|ws| async move {
+        let _ = echo_stream(ws).await;
+    })
+}
+
+#[cfg(not(feature = "axum"))]
+fn axum_main(_addr: &str) -> std::io::Result<()> {
+    eprintln!(
+        "--axum needs the axum feature: cargo run --features axum,deflate --example autobahn_server -- --axum"
     );
     std::process::exit(2);
 }
