@@ -36,7 +36,7 @@ pub use tls::{accept_tls, accept_tls_with, connect_tls, TlsServerStream};
 
 use crate::handshake::{
     AcceptOptions, ClientAction, ClientHandshake, ClientRequest, Refusal, Request, Response,
-    ServerAction, ServerHandshake,
+    ServerAction, ServerHandshake, Transfer,
 };
 use crate::{CloseCode, Config, Connection, Event, Message, MessageKind, Role, State, StreamError};
 
@@ -258,24 +258,15 @@ impl<S: Transport> WebSocket<S> {
         let mut decide = Some(decide);
         let mut chunk = [0u8; 2048];
         loop {
-            let deadline = hs.poll_timeout();
-            let step = match hs.poll_action() {
+            match hs.poll_action() {
                 ServerAction::Done => break,
                 ServerAction::Decide => {
                     if let Some(decide) = decide.take() {
                         hs.decide(decide);
                     }
-                    continue;
                 }
-                ServerAction::Read => read_step(&mut stream, deadline, &mut chunk),
-                ServerAction::Write => write_step(&mut stream, deadline, hs.transmit()),
-            };
-            match step {
-                Ok(Step::Read(0)) => hs.recv_eof(),
-                Ok(Step::Read(n)) => hs.recv(&chunk[..n]),
-                Ok(Step::Wrote(n)) => hs.advance(n),
-                Ok(Step::TimedOut) => hs.handle_timeout(Instant::now()),
-                Err(e) => return Err(e.into()),
+                ServerAction::Read => handshake_step(&mut hs, &mut stream, true, &mut chunk)?,
+                ServerAction::Write => handshake_step(&mut hs, &mut stream, false, &mut chunk)?,
             }
         }
         match hs.finish() {
@@ -300,18 +291,10 @@ impl<S: Transport> WebSocket<S> {
         let mut hs = ClientHandshake::new(request.clone(), config, Instant::now())?;
         let mut chunk = [0u8; 2048];
         loop {
-            let deadline = hs.poll_timeout();
-            let step = match hs.poll_action() {
+            match hs.poll_action() {
                 ClientAction::Done => break,
-                ClientAction::Read => read_step(&mut stream, deadline, &mut chunk),
-                ClientAction::Write => write_step(&mut stream, deadline, hs.transmit()),
-            };
-            match step {
-                Ok(Step::Read(0)) => hs.recv_eof(),
-                Ok(Step::Read(n)) => hs.recv(&chunk[..n]),
-                Ok(Step::Wrote(n)) => hs.advance(n),
-                Ok(Step::TimedOut) => hs.handle_timeout(Instant::now()),
-                Err(e) => return Err(e.into()),
+                ClientAction::Read => handshake_step(&mut hs, &mut stream, true, &mut chunk)?,
+                ClientAction::Write => handshake_step(&mut hs, &mut stream, false, &mut chunk)?,
             }
         }
         let (conn, response) = hs.finish()?;
@@ -595,6 +578,29 @@ fn time_left(deadline: Option<Instant>) -> Option<Duration> {
         d.saturating_duration_since(Instant::now())
             .max(Duration::from_millis(1))
     })
+}
+
+/// One read (`reading`) or write for a handshake machine, bounded by its
+/// deadline, with the outcome handed back to it.
+fn handshake_step<H: Transfer, S: Transport>(
+    hs: &mut H,
+    stream: &mut S,
+    reading: bool,
+    chunk: &mut [u8],
+) -> io::Result<()> {
+    let deadline = hs.poll_timeout();
+    let step = if reading {
+        read_step(stream, deadline, chunk)?
+    } else {
+        write_step(stream, deadline, hs.transmit())?
+    };
+    match step {
+        Step::Read(0) => hs.recv_eof(),
+        Step::Read(n) => hs.recv(&chunk[..n]),
+        Step::Wrote(n) => hs.advance(n),
+        Step::TimedOut => hs.handle_timeout(Instant::now()),
+    }
+    Ok(())
 }
 
 /// One handshake read, bounded by `deadline`.

@@ -203,23 +203,13 @@ impl ClientRequest {
     pub fn to_http2(&self) -> http::Request<()> {
         let scheme = if self.is_tls() { "https" } else { "http" };
         let uri = format!("{scheme}://{}{}", self.host_header(), self.path());
-        let mut builder = http::Request::builder()
+        let builder = http::Request::builder()
             .method(http::Method::CONNECT)
             .version(http::Version::HTTP_2)
             .uri(uri)
-            .extension(h2::ext::Protocol::from_static("websocket"))
-            .header("sec-websocket-version", "13");
-        if !self.protocol_list().is_empty() {
-            builder = builder.header("sec-websocket-protocol", self.protocol_list().join(", "));
-        }
-        if let Some(offer) = self.extensions_offered() {
-            builder = builder.header("sec-websocket-extensions", offer);
-        }
-        for (name, value) in self.extra_headers() {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
+            .extension(h2::ext::Protocol::from_static("websocket"));
         // Every part was validated when the request was built.
-        builder.body(()).unwrap_or_default()
+        self.with_offer(builder).body(()).unwrap_or_default()
     }
 
     /// The request as an HTTP/1.1 `GET` with `Upgrade: websocket`, the key
@@ -228,13 +218,20 @@ impl ClientRequest {
     /// `hyper::upgrade::on`).
     pub fn to_http(&self) -> http::Request<()> {
         let scheme = if self.is_tls() { "https" } else { "http" };
-        let mut builder =
+        let builder =
             http::Request::get(format!("{scheme}://{}{}", self.host_header(), self.path()))
                 .header("host", self.host_header())
                 .header("upgrade", "websocket")
                 .header("connection", "Upgrade")
-                .header("sec-websocket-key", self.key())
-                .header("sec-websocket-version", "13");
+                .header("sec-websocket-key", self.key());
+        // Every part was validated when the request was built.
+        self.with_offer(builder).body(()).unwrap_or_default()
+    }
+
+    /// The fields both HTTP versions carry: the version, the offered
+    /// subprotocols and extensions, and the caller's headers.
+    fn with_offer(&self, mut builder: http::request::Builder) -> http::request::Builder {
+        builder = builder.header("sec-websocket-version", "13");
         if !self.protocol_list().is_empty() {
             builder = builder.header("sec-websocket-protocol", self.protocol_list().join(", "));
         }
@@ -244,8 +241,7 @@ impl ClientRequest {
         for (name, value) in self.extra_headers() {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        // Every part was validated when the request was built.
-        builder.body(()).unwrap_or_default()
+        builder
     }
 
     /// Checks an answer another HTTP stack parsed: a `101` to

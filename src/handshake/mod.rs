@@ -114,6 +114,44 @@ pub use server_handshake::{ServerAction, ServerHandshake, REFUSAL_GRACE};
 use base64::Engine as _;
 use sha1::{Digest as _, Sha1};
 
+/// What an adapter does with either handshake machine between decisions:
+/// move bytes and time. Lets one read-or-write step serve both.
+pub(crate) trait Transfer {
+    fn poll_timeout(&self) -> Option<std::time::Instant>;
+    fn transmit(&self) -> &[u8];
+    fn advance(&mut self, n: usize);
+    fn recv(&mut self, data: &[u8]);
+    fn recv_eof(&mut self);
+    fn handle_timeout(&mut self, now: std::time::Instant);
+}
+
+macro_rules! transfer_by_inherent_methods {
+    ($machine:ty) => {
+        impl Transfer for $machine {
+            fn poll_timeout(&self) -> Option<std::time::Instant> {
+                <$machine>::poll_timeout(self)
+            }
+            fn transmit(&self) -> &[u8] {
+                <$machine>::transmit(self)
+            }
+            fn advance(&mut self, n: usize) {
+                <$machine>::advance(self, n)
+            }
+            fn recv(&mut self, data: &[u8]) {
+                <$machine>::recv(self, data)
+            }
+            fn recv_eof(&mut self) {
+                <$machine>::recv_eof(self)
+            }
+            fn handle_timeout(&mut self, now: std::time::Instant) {
+                <$machine>::handle_timeout(self, now)
+            }
+        }
+    };
+}
+transfer_by_inherent_methods!(ServerHandshake);
+transfer_by_inherent_methods!(ClientHandshake);
+
 /// The GUID appended to the key before hashing (RFC 6455 §1.3, §4.2.2).
 pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 

@@ -63,7 +63,7 @@ pub use tls::{accept_tls, accept_tls_with, connect_tls, TlsServerStream};
 
 use crate::handshake::{
     self, AcceptOptions, ClientAction, ClientHandshake, ClientRequest, Refusal, Request, Response,
-    ServerAction, ServerHandshake,
+    ServerAction, ServerHandshake, Transfer,
 };
 use crate::{Config, Event, Message, StreamError};
 
@@ -134,17 +134,10 @@ where
     let mut hs = ClientHandshake::new(request.clone(), config, std::time::Instant::now())?;
     let mut buf = Vec::new();
     loop {
-        let deadline = hs.poll_timeout();
-        let step = match hs.poll_action() {
+        match hs.poll_action() {
             ClientAction::Done => break,
-            ClientAction::Read => read_step(&mut stream, deadline, &mut buf).await,
-            ClientAction::Write => write_step(&mut stream, deadline, hs.transmit()).await,
-        };
-        match step? {
-            Step::Read(0) => hs.recv_eof(),
-            Step::Read(_) => hs.recv(&buf),
-            Step::Wrote(n) => hs.advance(n),
-            Step::TimedOut => hs.handle_timeout(std::time::Instant::now()),
+            ClientAction::Read => handshake_step(&mut hs, &mut stream, true, &mut buf).await?,
+            ClientAction::Write => handshake_step(&mut hs, &mut stream, false, &mut buf).await?,
         }
     }
     let (conn, response) = hs.finish()?;
@@ -189,23 +182,15 @@ where
     let mut decide = Some(decide);
     let mut buf = Vec::new();
     loop {
-        let deadline = hs.poll_timeout();
-        let step = match hs.poll_action() {
+        match hs.poll_action() {
             ServerAction::Done => break,
             ServerAction::Decide => {
                 if let Some(decide) = decide.take() {
                     hs.decide(decide);
                 }
-                continue;
             }
-            ServerAction::Read => read_step(&mut stream, deadline, &mut buf).await,
-            ServerAction::Write => write_step(&mut stream, deadline, hs.transmit()).await,
-        };
-        match step? {
-            Step::Read(0) => hs.recv_eof(),
-            Step::Read(_) => hs.recv(&buf),
-            Step::Wrote(n) => hs.advance(n),
-            Step::TimedOut => hs.handle_timeout(std::time::Instant::now()),
+            ServerAction::Read => handshake_step(&mut hs, &mut stream, true, &mut buf).await?,
+            ServerAction::Write => handshake_step(&mut hs, &mut stream, false, &mut buf).await?,
         }
     }
     match hs.finish() {
@@ -240,6 +225,29 @@ pub(crate) async fn bounded<T>(
             Err(_) => Ok(None),
         },
     }
+}
+
+/// One read (`reading`, into `buf`) or write for a handshake machine,
+/// bounded by its deadline, with the outcome handed back to it.
+async fn handshake_step<H: Transfer, S: AsyncRead + AsyncWrite + Unpin>(
+    hs: &mut H,
+    stream: &mut S,
+    reading: bool,
+    buf: &mut Vec<u8>,
+) -> io::Result<()> {
+    let deadline = hs.poll_timeout();
+    let step = if reading {
+        read_step(stream, deadline, buf).await?
+    } else {
+        write_step(stream, deadline, hs.transmit()).await?
+    };
+    match step {
+        Step::Read(0) => hs.recv_eof(),
+        Step::Read(_) => hs.recv(buf),
+        Step::Wrote(n) => hs.advance(n),
+        Step::TimedOut => hs.handle_timeout(std::time::Instant::now()),
+    }
+    Ok(())
 }
 
 /// One handshake read into `buf` (cleared first), bounded by `deadline`.
