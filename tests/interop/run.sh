@@ -190,15 +190,24 @@ direction() {
     local seconds
     seconds="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
 
-    local passed=0 failed=0
+    if [[ -n "$problem" ]]; then
+        log "$label: server output:"
+        sed 's/^/  server| /' "$slog" >&2
+    fi
+    record "$label" "$summary" "$problem" "$seconds"
+}
+
+# record LABEL SUMMARY PROBLEM SECONDS: adds a run's counts (from its
+# `N passed, M failed` SUMMARY) to the totals and its line to the results.
+# A PROBLEM the client did not count (crash, timeout) still counts as a
+# failure.
+record() {
+    local label=$1 summary=$2 problem=$3 seconds=$4 passed=0 failed=0
     if [[ -n "$summary" ]]; then
         read -r passed _ failed _ <<<"$summary"
     fi
     if [[ -n "$problem" ]]; then
-        log "$label: server output:"
-        sed 's/^/  server| /' "$slog" >&2
         log "$label: FAILED: $problem"
-        # A failure the client did not count (crash, timeout) still counts.
         ((failed > 0)) || failed=1
     fi
     TOTAL_PASSED=$((TOTAL_PASSED + passed))
@@ -241,7 +250,7 @@ shutdown_check() {
     local n=$((${#RESULTS[@]} + 1))
     local out="$WORK/$n.client" slog="$WORK/$n.server"
     printf '\n=== %s\n' "$label"
-    local started=$EPOCHREALTIME problem="" passed=0 failed=0
+    local started=$EPOCHREALTIME problem="" summary=""
     if start_server "$slog" - "$url_sed" "$START_TIMEOUT" "$@"; then
         bounded "$TEST_TIMEOUT" node "$NODE_DIR/shutdown_clients.mjs" "$SHUTDOWN_CONNS" \
             "$SERVER_URL" >"$out" 2>&1 &
@@ -269,24 +278,13 @@ shutdown_check() {
         wait "$client" || problem="${problem:+$problem; }the clients failed"
         cat "$out"
         log "$label: server exited $exit_seconds s after SIGTERM: $(tail -n 1 "$slog")"
-        local summary
         summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1 || true)"
-        [[ -n "$summary" ]] && read -r passed _ failed _ <<<"$summary"
     else
         problem="the server did not start"
     fi
     local seconds
     seconds="$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
-    if [[ -n "$problem" ]]; then
-        log "$label: FAILED: $problem"
-        ((failed > 0)) || failed=1
-    fi
-    TOTAL_PASSED=$((TOTAL_PASSED + passed))
-    TOTAL_FAILED=$((TOTAL_FAILED + failed))
-    local verdict=PASS
-    [[ -z "$problem" && $failed == 0 ]] || verdict=FAIL
-    RESULTS+=("$(printf '%-4s  %-40s %3d passed, %d failed  %6s s%s' \
-        "$verdict" "$label" "$passed" "$failed" "$seconds" "${problem:+  ($problem)}")")
+    record "$label" "$summary" "$problem" "$seconds"
 }
 
 if ((HAVE_NODE)); then
