@@ -166,9 +166,10 @@ fn server_fails(adapter: Adapter, violation: Violation) -> Result<u16, String> {
         let (tcp, _) = listener.accept().unwrap();
         match adapter {
             Adapter::Blocking => {
-                let mut ws =
-                    rfc6455::blocking::WebSocket::accept_with(tcp, config(), |_| Ok(Default::default()))
-                        .unwrap();
+                let mut ws = rfc6455::blocking::WebSocket::accept_with(tcp, config(), |_| {
+                    Ok(Default::default())
+                })
+                .unwrap();
                 loop {
                     if let Err(e) = ws.recv() {
                         return e;
@@ -216,7 +217,9 @@ fn client_fails(adapter: Adapter, violation: Violation) -> Result<u16, String> {
                 }
             }
             Adapter::Tokio => runtime().block_on(async move {
-                let (mut ws, _) = rfc6455::tokio::connect_with(request, config()).await.unwrap();
+                let (mut ws, _) = rfc6455::tokio::connect_with(request, config())
+                    .await
+                    .unwrap();
                 loop {
                     if let Err(e) = ws.recv().await {
                         return e;
@@ -269,12 +272,19 @@ fn every_run(role: Role) {
                 };
                 match seen {
                     Ok(code) if code == violation.code() => {}
-                    other => failures.push(format!("{adapter:?} {violation:?} run {run}: {other:?}")),
+                    other => {
+                        failures.push(format!("{adapter:?} {violation:?} run {run}: {other:?}"))
+                    }
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
