@@ -152,8 +152,12 @@ def seeds():
     out[(hr, "bad-version")] = bytes([0x00, 0x0C, 0x00, 0x00]) + REQUEST.replace(
         b"Version: 13", b"Version: 8"
     )
-    # The minimal input of a known src issue (README.md): reject with 42.
+    # The minimal input of a src bug found here and fixed (README.md):
+    # reject with 42, which goes out, and is reported, as 500.
     out[(hr, "regression-refused-status-not-sent")] = bytes([0x10, 0x00, 0xC5, 0x00])
+    # The deadline right after the last byte of the 101 (1 read, the
+    # decision, 5 writes): the connection stands (a src bug fixed, README.md).
+    out[(hr, "deadline-after-101")] = bytes([0x00, 0xDF, 0x00, 0x07]) + REQUEST
     out[(hr, "template")] = (
         bytes([0x14, 0x01, 0x01, 0x00])
         + b"permessage-deflate; client_max_window_bits; server_max_window_bits=10"
@@ -164,7 +168,8 @@ def seeds():
     # handshake_response: [flags, split, inject, response]. flags: bits 0-1
     # limits, 2-3 offer (config, config asking for 10 bits and
     # server_no_context_takeover, the caller's, none), bit 4 EOF, bit 5
-    # which caller's offer list.
+    # which caller's offer list; inject: step in bits 0-5, then bit 7
+    # recv_eof, else bit 6 finish, else the deadline.
     hs = "handshake_response"
     accept_10 = RESPONSE.replace(
         b"\r\n\r\n",
@@ -194,11 +199,24 @@ def seeds():
     out[(hs, "eof-mid-head")] = bytes([0x10, 0x07, 0x00]) + RESPONSE[:40]
     out[(hs, "timeout-injected")] = bytes([0x00, 0x41, 0x03]) + RESPONSE
     out[(hs, "finish-injected")] = bytes([0x00, 0x81, 0x42]) + RESPONSE
-    # The minimal input of a known src issue (README.md): a close-delimited
-    # refusal body read in 1-2 byte pieces.
+    # The minimal input of a src bug found here and fixed (README.md): a
+    # close-delimited refusal body read in 1-2 byte pieces; it now waits
+    # for EOF, so without EOF (as here) the deadline ends it, and with EOF
+    # (the -eof seed) the body is "no" whatever the split.
     out[(hs, "regression-close-delimited-refusal")] = (
         bytes([0x00, 0x01, 0x00]) + b"HTTP/1.1 403 Forbidden\r\n\r\nno"
     )
+    out[(hs, "regression-close-delimited-refusal-eof")] = (
+        bytes([0x10, 0x01, 0x00]) + b"HTTP/1.1 403 Forbidden\r\n\r\nno"
+    )
+    # A known src issue (README.md): a close-delimited refusal of exactly
+    # max_size (64) bytes is ResponseTooLarge, not Rejected, at EOF.
+    head = b"HTTP/1.1 403 Forbidden\r\n\r\n"
+    out[(hs, "regression-close-delimited-refusal-at-limit")] = (
+        bytes([0x13, 0x01, 0x00]) + head + b"x" * (64 - len(head))
+    )
+    # EOF while the request is still being written (after 3 one-byte writes).
+    out[(hs, "eof-while-writing")] = bytes([0x00, 0x01, 0x83]) + RESPONSE
     out[(hs, "refusal")] = (
         bytes([0x01, 0x01, 0x00]) + b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno"
     )

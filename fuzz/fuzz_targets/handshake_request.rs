@@ -48,15 +48,18 @@
 //!   `format_extensions` and `parse_extensions`;
 //! - every refusal (parse error, decision, 408 at the deadline, 500 when
 //!   the decision cannot be written) is one HTTP/1.1 response whose status
-//!   is `Error::status()` of the error `finish` gives (a refusal status
-//!   outside 200..=999 goes out as 500 while the error keeps it: a known
-//!   issue, see fuzz/README.md, tolerated for that case only), framed by its
+//!   is `Error::status()` of the error `finish` gives, framed by its
 //!   `Content-Length`, without injected fields, read back by a client as a
-//!   rejection with the same status and body;
+//!   rejection with the same status and body; a decision's refusal is
+//!   reported with the status sent (`Refusal::sent_status`: its own within
+//!   200..=999, else 500);
 //! - a `Connection` comes out only after the whole 101 was transmitted
-//!   (also from an early `finish()`), and `handle_timeout` at the deadline
-//!   always ends in `Done` by the deadline plus `REFUSAL_GRACE`, without a
-//!   connection, whether or not the peer reads.
+//!   (also from an early `finish()`), and then always: a `handle_timeout`
+//!   at the deadline (or an early `finish()`) after the last byte of the
+//!   101 gives the same connection as the run left alone; a deadline
+//!   before that always ends in `Done` by the deadline plus
+//!   `REFUSAL_GRACE`, without a connection, whether or not the peer
+//!   reads.
 
 #![no_main]
 
@@ -306,13 +309,17 @@ fn run(s: &Setup, chunked: bool, inject: Inject) -> Outcome {
     };
     let mut step = 0;
     loop {
+        // What the connection, if any, still has to read.
+        let rest = &chunks[next_chunk..];
         if inject == Inject::Timeout(step) {
-            timed_out(s, hs, deadline, &mut writes, write_max, &mut out);
+            timed_out(s, hs, deadline, (&mut writes, write_max), rest, &mut out);
             return out;
         }
         if inject == Inject::Finish(step) {
             out.interrupted = true;
-            out.result = hs.finish().map(|c| ConnectionSummary::new(c, &[], false));
+            out.result = hs
+                .finish()
+                .map(|c| ConnectionSummary::new(c, rest, s.eof_at_end));
             return out;
         }
         step += 1;
@@ -394,17 +401,26 @@ fn check_timeout(hs: &ServerHandshake, action: ServerAction, deadline: Instant, 
 }
 
 /// The deadline passes at this point of the run: the machine must be done
-/// by the end of the grace, whether the peer reads or not.
+/// by the end of the grace, whether the peer reads or not. A 101 already
+/// transmitted whole stands: the connection comes out (fed `rest`).
 fn timed_out(
     s: &Setup,
     mut hs: ServerHandshake,
     deadline: Instant,
-    writes: &mut Splitter,
-    write_max: usize,
+    (writes, write_max): (&mut Splitter, usize),
+    rest: &[&[u8]],
     out: &mut Outcome,
 ) {
     out.interrupted = true;
+    let written_101 = out.queued.starts_with(b"HTTP/1.1 101 ") && out.transmitted == out.queued;
     hs.handle_timeout(deadline);
+    if written_101 {
+        assert_eq!(
+            hs.poll_action(),
+            ServerAction::Done,
+            "a 101 written whole and not done"
+        );
+    }
     let grace_end = deadline + REFUSAL_GRACE;
     let action = hs.poll_action();
     if let Some(t) = hs.poll_timeout() {
@@ -439,8 +455,14 @@ fn timed_out(
     assert_eq!(hs.poll_timeout(), None);
     out.result = hs
         .finish()
-        .map(|c| ConnectionSummary::new(c, &[], s.eof_at_end));
-    assert!(out.result.is_err(), "a connection after the deadline");
+        .map(|c| ConnectionSummary::new(c, rest, s.eof_at_end));
+    if written_101 {
+        if let Err(e) = &out.result {
+            panic!("a 101 written whole, then the deadline: {e:?}, not a connection");
+        }
+    } else {
+        assert!(out.result.is_err(), "a connection after the deadline");
+    }
 }
 
 /// What every validated HTTP/1.1 request has; in template mode, exactly
@@ -505,33 +527,35 @@ fn check_outcome(s: &Setup, out: &Outcome) {
             if out.interrupted && !whole {
                 return;
             }
-            let mut status = error.status();
+            let status = error.status();
             let body = match (error, &out.request, &choice) {
                 (Error::ClosedDuringHandshake, None, _) => {
                     assert!(out.queued.is_empty(), "an answer to a request never seen");
                     return;
                 }
-                // A 101 is abandoned at the deadline, written or not.
+                // Only a 101 not yet written whole is abandoned at the
+                // deadline (returned above); one written whole stands.
                 (Error::Timeout, _, _) if out.queued.starts_with(b"HTTP/1.1 101 ") => {
-                    assert!(out.interrupted, "a 101 and then a timeout");
-                    return;
+                    panic!(
+                        "a timeout after the whole 101 (interrupted: {})",
+                        out.interrupted
+                    )
                 }
                 (Error::Timeout, _, _) => {
                     assert_eq!(out.queued, Refusal::new(408).encode());
                     Vec::new()
                 }
+                // Reported with the status sent (checked on the wire below):
+                // the refusal's own, or 500 for one no refusal can have.
                 (Error::Refused { status: refused }, Some(_), Some(Err(refusal))) => {
                     assert_eq!(out.queued, refusal.encode());
-                    if (200..=999).contains(&refusal.status) {
-                        assert_eq!(*refused, refusal.status);
+                    let sent = if (200..=999).contains(&refusal.status) {
+                        refusal.status
                     } else {
-                        // Known src issue (fuzz/README.md): `reject` sends
-                        // such a status as 500, as documented, but the error
-                        // still says the status asked for. The 500 sent is
-                        // checked; the error may say either.
-                        assert!(*refused == refusal.status || *refused == 500);
-                        status = 500;
-                    }
+                        500
+                    };
+                    assert_eq!(refusal.sent_status(), sent, "{refusal:?}");
+                    assert_eq!(*refused, sent, "reported status for {refusal:?}");
                     refusal.body.clone()
                 }
                 (Error::AcceptFailed(e), Some(request), Some(Ok(options))) => {
@@ -788,6 +812,13 @@ fuzz_target!(|data: &[u8]| {
         check_outcome(&s, &injected);
         if !injected.interrupted {
             assert_eq!(injected, chunked);
+        } else if injected.result.is_ok() {
+            // After the whole 101, neither the deadline nor an early
+            // `finish()` changes anything.
+            assert_eq!(injected.request, chunked.request);
+            assert_eq!(injected.queued, chunked.queued);
+            assert_eq!(injected.transmitted, chunked.transmitted);
+            assert_eq!(injected.result, chunked.result);
         }
     }
 });

@@ -11,7 +11,8 @@
 //!   no offer; bit 4 ends the input with EOF rather than the deadline.
 //! - `split` seeds the chunking of reads and writes (`Splitter`).
 //! - `inject`: 0 for nothing; else at step `inject & 0x3f` of a third run,
-//!   `handle_timeout(deadline)` (bit 6 clear) or an early `finish()` (set).
+//!   `recv_eof()` (bit 7 set), else `handle_timeout(deadline)` (bit 6
+//!   clear) or an early `finish()` (bit 6 set).
 //!
 //! The request's key is random, so every occurrence of the RFC 6455 §1.3
 //! sample accept value (`s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`, same length) is
@@ -23,13 +24,20 @@
 //!   idea of the request (key, subprotocols, exactly the offer sent);
 //! - every split of the answer (and of the writes) gives the same actions
 //!   (`Write`, `Read`, `Done`, repeats merged), the same bytes transmitted
-//!   and the same outcome: the same error, or the same `Response` and a
-//!   connection with the same extensions giving the same events from the
-//!   bytes after the head; `handle_timeout` before the deadline changes
-//!   nothing;
+//!   and the same outcome: the same error (a refusal with the very same
+//!   body, also one delimited by the connection closing), or the same
+//!   `Response` and a connection with the same extensions giving the same
+//!   events from the bytes after the head; `handle_timeout` before the
+//!   deadline changes nothing;
 //! - the outcome of the whole answer is `ClientRequest::parse_response`'s
 //!   for the request sent (which depends only on the head) within
-//!   `max_size`;
+//!   `max_size`; a refusal whose body runs until the connection closes
+//!   (RFC 9112 §6.3) is complete only at `recv_eof()`: with EOF at the end
+//!   it is `parse_response`'s `Rejected`, body and all, without EOF the
+//!   deadline ends the wait, and one longer than `max_size` is
+//!   `ResponseTooLarge` either way (one of exactly `max_size` bytes is
+//!   too: a known issue, see fuzz/README.md, tolerated for that length
+//!   only);
 //! - `poll_timeout` is `Some(deadline)` until `Done`, `None` at `Done`;
 //!   `transmit` is non-empty exactly when the action is `Write`;
 //! - an accepted answer is a 101 with at most one subprotocol, an offered
@@ -48,7 +56,10 @@
 //!   `max_size`;
 //! - a `Connection` comes out only after the whole request was written
 //!   (also from an early `finish()`), and `handle_timeout` at the deadline
-//!   ends the handshake at once, without a connection.
+//!   ends the handshake at once, without a connection;
+//! - `recv_eof()` at any point (even while the request is being written)
+//!   ends the handshake at once, without a connection, and nothing more
+//!   is written.
 
 #![no_main]
 
@@ -58,7 +69,7 @@ use libfuzzer_sys::fuzz_target;
 use rfc6455::deflate::{client_accept_offers, client_offer, DeflateConfig, DeflateParams};
 use rfc6455::handshake::{
     accept_key, parse_extensions, parse_request, ClientAction, ClientHandshake, ClientRequest,
-    Error, ExtensionOffer, Limits, Parsed, Response,
+    Error, ExtensionOffer, Limits, Parsed, Rejection, Response,
 };
 use rfc6455::Config;
 use rfc6455_fuzz::handshake::{limits, ConnectionSummary};
@@ -155,6 +166,8 @@ enum Inject {
     Timeout(usize),
     /// `finish()` at this step.
     Finish(usize),
+    /// `recv_eof()` at this step.
+    Eof(usize),
 }
 
 /// Everything a run observed.
@@ -212,6 +225,19 @@ fn run(s: &Setup, chunked: bool, inject: Inject) -> Outcome {
         if inject == Inject::Finish(step) {
             out.interrupted = true;
             out.result = finish(hs, &[], false);
+            return out;
+        }
+        if inject == Inject::Eof(step) {
+            // The server goes away: done at once, and nothing more is
+            // written, whatever was still queued.
+            out.interrupted = true;
+            hs.recv_eof();
+            assert!(hs.transmit().is_empty(), "still writing after EOF");
+            assert_eq!(hs.poll_action(), ClientAction::Done, "not done at EOF");
+            assert!(hs.transmit().is_empty(), "still writing after EOF");
+            assert_eq!(hs.poll_timeout(), None);
+            out.result = finish(hs, &[], false);
+            assert!(out.result.is_err(), "a connection after EOF");
             return out;
         }
         step += 1;
@@ -368,41 +394,45 @@ fn check_outcome(s: &Setup, out: &Outcome) {
     }
 }
 
-/// Known src issue (fuzz/README.md): a refusal whose body is delimited by
-/// the connection closing (neither `Content-Length` nor chunked coding,
-/// RFC 9112 §6.3) is taken with whatever body bytes have arrived when its
-/// head completes, so its body depends on the split. Whether `part` is
-/// `whole` but for such a body, of which it then has a prefix; all else
-/// must still be equal.
-fn same_but_close_delimited_body(whole: &Outcome, part: &Outcome) -> bool {
-    let (Err(Error::Rejected(w)), Err(Error::Rejected(p))) = (&whole.result, &part.result) else {
+/// Whether a refusal's body is delimited by the connection closing (RFC 9112
+/// §6.3), decided here from its headers: not a status without content
+/// (1xx, 204, 304), and with `Transfer-Encoding`, a final coding other than
+/// `chunked` (it overrides `Content-Length`), else no `Content-Length`.
+/// List elements are trimmed and empty ones skipped (RFC 9110 §5.6.1).
+fn close_delimited(rejection: &Rejection) -> bool {
+    let status = rejection.status;
+    if (100..200).contains(&status) || status == 204 || status == 304 {
         return false;
+    }
+    let fields = |name: &str| {
+        rejection
+            .headers
+            .iter()
+            .filter(move |h| h.is(name))
+            .collect::<Vec<_>>()
     };
-    // Transfer-Encoding overrides Content-Length (RFC 9112 §6.3).
-    let last_coding = w.headers.iter().rfind(|h| h.is("Transfer-Encoding"));
-    let framed = match last_coding {
-        Some(h) => h
-            .value
-            .split(|&b| b == b',')
-            .next_back()
-            .is_some_and(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked")),
-        None => w.headers.iter().any(|h| h.is("Content-Length")),
-    };
-    let bodiless = (100..200).contains(&w.status) || w.status == 204 || w.status == 304;
-    let rest = |o: &Outcome| {
-        (
-            o.sent.clone(),
-            o.actions.clone(),
-            o.queued.clone(),
-            o.transmitted.clone(),
-            o.interrupted,
-        )
-    };
-    !framed
-        && !bodiless
-        && (w.status, &w.reason, &w.headers) == (p.status, &p.reason, &p.headers)
-        && w.body.starts_with(&p.body)
-        && rest(whole) == rest(part)
+    let codings = fields("Transfer-Encoding");
+    if codings.is_empty() {
+        return fields("Content-Length").is_empty();
+    }
+    let last = codings
+        .iter()
+        .flat_map(|h| h.value.split(|&b| b == b','))
+        .map(trim_ows)
+        .filter(|c| !c.is_empty())
+        .next_back();
+    !last.is_some_and(|c| c.eq_ignore_ascii_case(b"chunked"))
+}
+
+/// Strips spaces and tabs around a list element.
+fn trim_ows(mut value: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = value {
+        value = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = value {
+        value = rest;
+    }
+    value
 }
 
 /// The request bytes are the request we meant to send.
@@ -452,6 +482,29 @@ fuzz_target!(|data: &[u8]| {
             };
             assert_eq!(whole.result.as_ref().err(), Some(&end));
         }
+        // A body that runs until the connection closes: complete only at
+        // EOF, and never past `max_size` (the parser, which takes what it is
+        // given as the whole answer, reads the body up to the limit).
+        Err(Error::Rejected(rejection)) if close_delimited(&rejection) => {
+            let too_large = Error::ResponseTooLarge {
+                limit: limits.max_size,
+            };
+            let expected = if s.input.len() > limits.max_size {
+                too_large.clone()
+            } else if s.eof_at_end {
+                Error::Rejected(rejection)
+            } else {
+                Error::Timeout
+            };
+            let got = whole.result.as_ref().err();
+            // Known src issue (fuzz/README.md): an answer of exactly
+            // `max_size` bytes is taken as too large before EOF can come,
+            // though one framed by `Content-Length` or chunked coding fits.
+            // Tolerated for that length only.
+            if s.input.len() != limits.max_size || got != Some(&too_large) {
+                assert_eq!(got, Some(&expected));
+            }
+        }
         Err(error) => assert_eq!(whole.result.as_ref().err(), Some(&error)),
     }
 
@@ -482,13 +535,13 @@ fuzz_target!(|data: &[u8]| {
     // Any split gives the same.
     let chunked = run(&s, true, Inject::None);
     check_outcome(&s, &chunked);
-    if !same_but_close_delimited_body(&whole, &chunked) {
-        assert_eq!(chunked, whole, "split {split} differs from whole");
-    }
+    assert_eq!(chunked, whole, "split {split} differs from whole");
 
     if *inject != 0 {
         let step = usize::from(inject & 0x3f);
-        let inject = if inject & 0x40 != 0 {
+        let inject = if inject & 0x80 != 0 {
+            Inject::Eof(step)
+        } else if inject & 0x40 != 0 {
             Inject::Finish(step)
         } else {
             Inject::Timeout(step)
