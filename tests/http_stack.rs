@@ -289,6 +289,36 @@ async fn axum_refusals_are_proper_http_answers() {
 }
 
 #[tokio::test]
+async fn after_a_refusal_nothing_more_is_served_on_the_connection() {
+    // A refused upgrade followed by a request a front proxy may never have
+    // seen (it took the connection for a tunnel): the server must close
+    // rather than serve it (the WebSocket-smuggling shape).
+    let (addr, _seen) = axum_server().await;
+    let refused = upgrade_request("").replace("Version: 13", "Version: 8");
+    for next in [
+        "GET /ws HTTP/1.1\r\nHost: internal\r\n\r\n",
+        "\u{81}\u{80}\0\0\0\0",
+    ] {
+        let mut tcp = TcpStream::connect(addr).await.unwrap();
+        tcp.write_all(format!("{refused}{next}").as_bytes())
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        timeout(LIMIT, tcp.read_to_end(&mut answer))
+            .await
+            .unwrap()
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 426"), "{answer}");
+        assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "{answer}");
+        assert!(
+            answer.to_ascii_lowercase().contains("connection: close"),
+            "{answer}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn axum_accepts_an_absolute_form_target() {
     let (addr, mut seen) = axum_server().await;
     let request = upgrade_request("").replace("GET /ws ", &format!("GET http://{addr}/ws "));

@@ -369,3 +369,75 @@ async fn close_timeout_ends_the_wait() {
         "{waited:?}"
     );
 }
+
+/// A transport whose write shutdown never completes, like TLS flushing
+/// close_notify to a peer that does not read, or an HTTP/2 stream with no
+/// flow-control window.
+struct StuckShutdown(tokio::io::DuplexStream);
+
+impl tokio::io::AsyncRead for StuckShutdown {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for StuckShutdown {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Pending
+    }
+}
+
+#[tokio::test]
+async fn a_transport_shutdown_that_never_completes_is_bounded_by_the_close_timeout() {
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    let config = Config::default().close_timeout(Duration::from_millis(300));
+    let mut server =
+        WebSocketStream::from_raw(StuckShutdown(a), rfc6455::Role::Server, config.clone(), b"");
+    let mut client = WebSocketStream::from_raw(b, rfc6455::Role::Client, config, b"");
+    let peer = tokio::spawn(async move {
+        client.close(CloseCode::NORMAL, "bye").await.unwrap();
+        while client.recv().await.is_ok() {}
+    });
+    let started = Instant::now();
+    let event = timeout(LIMIT, server.recv()).await.expect("recv returned");
+    assert!(
+        matches!(
+            event,
+            Ok(Event::Close(Some(CloseFrame {
+                code: CloseCode::NORMAL,
+                ..
+            })))
+        ),
+        "{event:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(matches!(server.recv().await, Err(StreamError::Closed)));
+    drop(server);
+    peer.await.unwrap();
+}

@@ -2,8 +2,8 @@
 //! `wss://`.
 
 use std::io::{self, IoSlice, Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
 
 use super::{Transport, WebSocket};
 use crate::client_tls::ClientTls;
@@ -45,16 +45,20 @@ impl MaybeTlsStream {
     /// Opens TCP to the request's host, with TLS on top for `wss://`. The
     /// TLS handshake runs with the first write, inside the WebSocket
     /// handshake's time budget.
-    fn open(request: &ClientRequest, tls: ClientTls) -> Result<MaybeTlsStream, StreamError> {
+    fn open(
+        request: &ClientRequest,
+        tls: ClientTls,
+        deadline: Instant,
+    ) -> Result<MaybeTlsStream, StreamError> {
         if !request.is_tls() {
-            return Ok(MaybeTlsStream::Plain(dial(request)?));
+            return Ok(MaybeTlsStream::Plain(dial(request, deadline)?));
         }
         #[cfg(feature = "tls")]
         {
             let (config, name) = tls.resolve(request)?;
             let conn =
                 rustls::ClientConnection::new(config, name).map_err(crate::TlsError::Rustls)?;
-            let stream = rustls::StreamOwned::new(conn, dial(request)?);
+            let stream = rustls::StreamOwned::new(conn, dial(request, deadline)?);
             Ok(MaybeTlsStream::Tls(Box::new(stream)))
         }
         #[cfg(not(feature = "tls"))]
@@ -72,17 +76,39 @@ pub(crate) fn connect(
     config: Config,
     tls: ClientTls,
 ) -> Result<(WebSocket<MaybeTlsStream>, Response), StreamError> {
-    let stream = MaybeTlsStream::open(request, tls)?;
+    // TCP setup falls under the handshake's deadline too (the machine
+    // starts its own just after, so the whole may take up to twice it).
+    let deadline = config.handshake_deadline(Instant::now());
+    let stream = MaybeTlsStream::open(request, tls, deadline)?;
     let result = WebSocket::client(stream, request, config);
     #[cfg(feature = "tls")]
     let result = result.map_err(crate::tls::stream_error);
     result
 }
 
-fn dial(request: &ClientRequest) -> io::Result<TcpStream> {
-    let tcp = TcpStream::connect((request.host(), request.port()))?;
-    tcp.set_nodelay(true)?;
-    Ok(tcp)
+/// TCP to the request's host, trying each of its addresses until
+/// `deadline` (a timeout is [`StreamError::HandshakeTimeout`]). Name
+/// resolution itself cannot be bounded with std.
+fn dial(request: &ClientRequest, deadline: Instant) -> Result<TcpStream, StreamError> {
+    let mut last = None;
+    for addr in (request.host(), request.port()).to_socket_addrs()? {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(StreamError::HandshakeTimeout);
+        }
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(tcp) => {
+                tcp.set_nodelay(true)?;
+                return Ok(tcp);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) if e.kind() == io::ErrorKind::TimedOut => StreamError::HandshakeTimeout,
+        Some(e) => e.into(),
+        None => io::Error::new(io::ErrorKind::NotFound, "the host has no address").into(),
+    })
 }
 
 impl Read for MaybeTlsStream {

@@ -35,6 +35,11 @@ pub struct ClientRequest {
 
 /// Headers `encode` writes itself.
 const RESERVED_IN_REQUEST: &[&str] = &[
+    // Connection-specific: meaningless here, and illegal over HTTP/2
+    // (RFC 9113 §8.2.2).
+    "Keep-Alive",
+    "Proxy-Connection",
+    "TE",
     "Host",
     "Upgrade",
     "Connection",
@@ -339,27 +344,38 @@ impl ClientRequest {
                 Ok(Parsed::Partial)
             }
         };
-        let head = with_header_slots(limits, |slots| {
-            let mut res = httparse::Response::new(slots);
-            match res.parse(window) {
-                Ok(httparse::Status::Complete(len)) => Ok(Some((
-                    res.code.unwrap_or_default(),
-                    res.reason.unwrap_or_default().to_owned(),
-                    res.headers
-                        .iter()
-                        .map(Header::from_httparse)
-                        .collect::<Vec<_>>(),
-                    len,
-                ))),
-                Ok(httparse::Status::Partial) => Ok(None),
-                Err(httparse::Error::TooManyHeaders) => Err(Error::TooManyHeaders {
-                    limit: limits.max_headers,
-                }),
-                Err(e) => Err(Error::MalformedResponse(e)),
+        // Interim answers (100 Continue, 103 Early Hints) may come before
+        // the final one and are skipped (RFC 9110 §15.2); `start` is where
+        // the next head begins.
+        let mut start = 0;
+        let (status, reason, headers, len) = loop {
+            let head = with_header_slots(limits, |slots| {
+                let mut res = httparse::Response::new(slots);
+                match res.parse(&window[start..]) {
+                    Ok(httparse::Status::Complete(len)) => Ok(Some((
+                        res.code.unwrap_or_default(),
+                        res.reason.unwrap_or_default().to_owned(),
+                        res.headers
+                            .iter()
+                            .map(Header::from_httparse)
+                            .collect::<Vec<_>>(),
+                        len,
+                    ))),
+                    Ok(httparse::Status::Partial) => Ok(None),
+                    Err(httparse::Error::TooManyHeaders) => Err(Error::TooManyHeaders {
+                        limit: limits.max_headers,
+                    }),
+                    Err(e) => Err(Error::MalformedResponse(e)),
+                }
+            })?;
+            let Some((status, reason, headers, len)) = head else {
+                return need_more();
+            };
+            if (100..200).contains(&status) && status != 101 {
+                start += len;
+                continue;
             }
-        })?;
-        let Some((status, reason, headers, len)) = head else {
-            return need_more();
+            break (status, reason, headers, start + len);
         };
 
         if status != 101 {
@@ -371,6 +387,11 @@ impl ClientRequest {
             let Some(body) = read_body(status, &headers, &window[len..], room, at_eof)
                 .map_err(|e| e.unwrap_or(too_large))?
             else {
+                // A body that ends with the connection may fill the window
+                // exactly and still be whole: too large only past it.
+                if close_delimited(status, &headers) && buf.len() <= limits.max_size {
+                    return Ok(Parsed::Partial);
+                }
                 return need_more();
             };
             return Err(Error::Rejected(Box::new(Rejection {
@@ -546,6 +567,16 @@ fn read_body(
         return Ok(data.get(..length).map(<[u8]>::to_vec));
     }
     until_close()
+}
+
+/// Whether a refusal's body runs until the connection closes: neither
+/// chunked nor sized, and allowed a body at all (RFC 9112 §6.3).
+fn close_delimited(status: u16, list: &[Header]) -> bool {
+    let bodiless = (100..200).contains(&status) || status == 204 || status == 304;
+    let chunked = headers::list_elements(list, "Transfer-Encoding")
+        .last()
+        .is_some_and(|c| c.eq_ignore_ascii_case(b"chunked"));
+    !bodiless && !chunked && headers::count(list, "Content-Length") == 0
 }
 
 /// Decodes a chunked body (RFC 7230 §4.1); trailer fields are skipped. Errors

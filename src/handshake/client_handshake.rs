@@ -62,6 +62,8 @@ pub struct ClientHandshake {
     deadline: Instant,
     out: Vec<u8>,
     buf: Vec<u8>,
+    /// The server closed its side.
+    eof: bool,
     result: Option<Result<(Box<Connection>, Response), Error>>,
 }
 
@@ -85,6 +87,7 @@ impl ClientHandshake {
             request,
             config,
             buf: Vec::new(),
+            eof: false,
             result: None,
         })
     }
@@ -103,7 +106,11 @@ impl ClientHandshake {
             return ClientAction::Done;
         }
         let limits = self.config.handshake_limits;
-        self.result = match self.request.parse_response_until(&self.buf, &limits, false) {
+        self.result = match self
+            .request
+            .parse_response_until(&self.buf, &limits, self.eof)
+        {
+            Ok(Parsed::Partial) if self.eof => Some(Err(Error::ClosedDuringHandshake)),
             Ok(Parsed::Partial) => return ClientAction::Read,
             Ok(Parsed::Complete(response, used)) => {
                 let mut conn = Connection::with_extensions(
@@ -112,6 +119,9 @@ impl ClientHandshake {
                     response.agreed_extensions(),
                 );
                 conn.recv(&self.buf[used..]);
+                if self.eof {
+                    conn.recv_eof();
+                }
                 self.buf = Vec::new();
                 Some(Ok((Box::new(conn), response)))
             }
@@ -141,32 +151,30 @@ impl ClientHandshake {
     }
 
     /// The server closed the connection: a refusal whose body runs until
-    /// the close is now complete; any other incomplete answer fails the
-    /// handshake. Nothing more is written.
+    /// the close is now complete, a complete 101 still stands (its
+    /// connection sees the end of input), and any other incomplete answer
+    /// fails the handshake at the next [`poll_action`](Self::poll_action).
+    /// Nothing more is written.
     pub fn recv_eof(&mut self) {
         self.out.clear();
-        if self.result.is_some() {
-            return;
+        match &mut self.result {
+            Some(Ok((conn, _))) => conn.recv_eof(),
+            Some(Err(_)) => {}
+            None => self.eof = true,
         }
-        let limits = self.config.handshake_limits;
-        self.result = Some(
-            match self.request.parse_response_until(&self.buf, &limits, true) {
-                Err(e) => Err(e),
-                Ok(_) => Err(Error::ClosedDuringHandshake),
-            },
-        );
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next;
-    /// `None` once done.
+    /// `None` once done (or once the server closed: the next
+    /// [`poll_action`](Self::poll_action) ends it).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.result.is_none().then_some(self.deadline)
+        (self.result.is_none() && !self.eof).then_some(self.deadline)
     }
 
     /// Reports the time; at the deadline the handshake fails with
     /// [`Error::Timeout`].
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.result.is_none() && now >= self.deadline {
+        if self.result.is_none() && !self.eof && now >= self.deadline {
             self.out.clear();
             self.result = Some(Err(Error::Timeout));
         }
@@ -329,6 +337,63 @@ mod tests {
             match hs.finish() {
                 Err(Error::Rejected(r)) => assert_eq!(&r.body[..], b"not you", "cut {cut}"),
                 other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn interim_answers_before_the_101_are_skipped() {
+        let hs = started(ClientRequest::new("ws://a/").unwrap(), Config::default());
+        let mut bytes =
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n".to_vec();
+        bytes.extend_from_slice(&answer(&hs, ""));
+        bytes.extend_from_slice(&[0x81, 0x01, b'!']);
+        let (mut conn, response) = outcome(hs, &bytes).unwrap();
+        assert_eq!(response.status(), 101);
+        assert_eq!(
+            conn.poll_event().unwrap(),
+            Some(crate::Event::Text("!".into()))
+        );
+    }
+
+    #[test]
+    fn eof_after_a_whole_answer_keeps_it() {
+        let mut hs = started(ClientRequest::new("ws://a/").unwrap(), Config::default());
+        let bytes = answer(&hs, "");
+        hs.recv(&bytes);
+        hs.recv_eof(); // before the answer was looked at
+        assert_eq!(hs.poll_action(), ClientAction::Done);
+        let (mut conn, _) = hs.finish().unwrap();
+        // The connection knows the server is gone.
+        assert!(conn.poll_event().is_err());
+    }
+
+    #[test]
+    fn a_close_delimited_refusal_may_fill_the_limit_exactly() {
+        let limits = crate::handshake::Limits {
+            max_size: 64,
+            max_headers: 8,
+        };
+        let config = Config::default().handshake_limits(limits);
+        let head = b"HTTP/1.1 403 Forbidden\r\n\r\n";
+        for extra in [0usize, 1] {
+            let mut hs = started(ClientRequest::new("ws://a/").unwrap(), config.clone());
+            let mut input = head.to_vec();
+            input.resize(64 + extra, b'x');
+            hs.recv(&input);
+            if extra == 0 {
+                assert_eq!(hs.poll_action(), ClientAction::Read);
+                hs.recv_eof();
+                assert_eq!(hs.poll_action(), ClientAction::Done);
+                assert!(
+                    matches!(hs.finish(), Err(Error::Rejected(r)) if r.body.len() == 64 - head.len())
+                );
+            } else {
+                assert_eq!(hs.poll_action(), ClientAction::Done);
+                assert!(matches!(
+                    hs.finish(),
+                    Err(Error::ResponseTooLarge { limit: 64 })
+                ));
             }
         }
     }

@@ -156,21 +156,32 @@ impl Accepted {
 impl Refusal {
     /// The refusal as an `http::Response`: the status (500 if out of
     /// range), the headers that are valid, and the body.
+    ///
+    /// It says `Connection: close`, as [`encode`](Refusal::encode) does:
+    /// after a refused upgrade, bytes the client sent on (frames, or a
+    /// request a proxy never saw) must not be read as a next request.
+    /// (HTTP/2 stacks drop the field; the stream ends there anyway.)
     pub fn to_http<B: From<Vec<u8>>>(&self) -> http::Response<B> {
         let mut response = http::Response::new(B::from(self.body.clone()));
-        *response.status_mut() = http::StatusCode::from_u16(self.status)
-            .ok()
-            .filter(|s| !s.is_informational())
+        *response.status_mut() = http::StatusCode::from_u16(self.sent_status())
             .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
         let headers = response.headers_mut();
         for (name, value) in &self.headers {
-            if let (Ok(name), Ok(value)) = (
+            let ours = ["connection", "content-length", "transfer-encoding"]
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(name));
+            if let (false, Ok(name), Ok(value)) = (
+                ours,
                 http::HeaderName::from_bytes(name.as_bytes()),
                 http::HeaderValue::from_str(value),
             ) {
                 headers.append(name, value);
             }
         }
+        headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
         response
     }
 }
@@ -254,6 +265,14 @@ impl ClientRequest {
         let status = parts.status.as_u16();
         if status == 101 {
             return self.check_101(headers);
+        }
+        if parts.status.is_success()
+            && (parts.headers.contains_key(http::header::CONTENT_LENGTH)
+                || parts.headers.contains_key(http::header::TRANSFER_ENCODING))
+        {
+            // A 2xx to CONNECT has no content: the stream is the tunnel
+            // (RFC 9110 §8.6, §9.3.6).
+            return Err(Error::ResponseHasBody);
         }
         if !parts.status.is_success() {
             return Err(Error::Rejected(Box::new(Rejection {
@@ -382,6 +401,13 @@ mod tests {
         assert_eq!(r.headers()["x-why"], "origin");
         let r: http::Response<Vec<u8>> = Refusal::new(101).to_http();
         assert_eq!(r.status(), 500);
+        // Nothing after a refused upgrade is read as a next request.
+        assert_eq!(r.headers()["connection"], "close");
+        let r: http::Response<Vec<u8>> = Refusal::new(403)
+            .header("Connection", "keep-alive")
+            .to_http();
+        assert_eq!(r.headers().get_all("connection").iter().count(), 1);
+        assert_eq!(r.headers()["connection"], "close");
     }
 
     #[test]
@@ -409,6 +435,15 @@ mod tests {
             request.check_http_response(&answer(403, "chat")),
             Err(Error::Rejected(r)) if r.status == 403
         ));
+        // A 2xx to CONNECT has no content (RFC 9110 §8.6).
+        for (name, value) in [("content-length", "0"), ("transfer-encoding", "chunked")] {
+            let mut parts = answer(200, "chat");
+            parts.headers.insert(name, value.parse().unwrap());
+            assert_eq!(
+                request.check_http_response(&parts).unwrap_err(),
+                Error::ResponseHasBody
+            );
+        }
     }
 
     #[test]

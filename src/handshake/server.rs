@@ -133,9 +133,35 @@ fn lossy(value: &[u8]) -> String {
     String::from_utf8_lossy(value).into_owned()
 }
 
-/// `host[:port]` is visible ASCII without spaces.
-fn valid_authority(host: &[u8]) -> bool {
-    !host.is_empty() && host.iter().all(|b| (0x21..=0x7e).contains(b))
+/// `host[:port]` (RFC 3986 §3.2.2, §3.2.3): a bracketed IP literal or a
+/// name of visible ASCII without `@`, `[`, `]` or `:`, and a port of at
+/// most 65535 (or empty).
+fn valid_authority(authority: &[u8]) -> bool {
+    let visible = |b: &u8| (0x21..=0x7e).contains(b) && !b"@[]".contains(b);
+    let (host, port) = match authority.strip_prefix(b"[") {
+        Some(rest) => match rest.iter().position(|&b| b == b']') {
+            Some(end) if end > 0 && rest[..end].iter().all(visible) => {
+                (&rest[..end], &rest[end + 1..])
+            }
+            _ => return false,
+        },
+        None => match authority.iter().position(|&b| b == b':') {
+            Some(colon) => (&authority[..colon], &authority[colon..]),
+            None => (authority, &b""[..]),
+        },
+    };
+    let port_ok = match port {
+        [] => true,
+        [b':', digits @ ..] => {
+            digits.len() <= 5
+                && digits.iter().all(u8::is_ascii_digit)
+                && std::str::from_utf8(digits)
+                    .ok()
+                    .is_none_or(|d| d.is_empty() || d.parse::<u32>().is_ok_and(|p| p <= 65535))
+        }
+        _ => false,
+    };
+    !host.is_empty() && host.iter().all(visible) && port_ok
 }
 
 /// Checks RFC 6455 §4.2.1 (HTTP/1.1) or RFC 8441 §4 and §5 (HTTP/2), and
@@ -182,7 +208,11 @@ pub(crate) fn validate(head: Head) -> Result<Request, Error> {
         HttpVersion::Http2 => None,
     };
 
-    let origin = match headers::find(list, "Origin") {
+    let origin = match headers::count(list, "Origin") {
+        0 | 1 => headers::find(list, "Origin"),
+        _ => return Err(Error::DuplicateHeader { name: "Origin" }),
+    };
+    let origin = match origin {
         None => None,
         Some(o) if o.iter().all(|b| (0x20..=0x7e).contains(b)) => Some(lossy(o)),
         Some(_) => return Err(Error::InvalidOrigin),
@@ -901,6 +931,38 @@ mod tests {
         assert_eq!(
             error(&request_with(&["Host"], "Host: a b\r\n")),
             Error::InvalidHost
+        );
+        for bad in [
+            "u@evil.test",
+            "a.test:99999999",
+            "a.test:65536",
+            "[::1",
+            "a:b:c",
+            "[]",
+            ":80",
+        ] {
+            assert_eq!(
+                error(&request_with(&["Host"], &format!("Host: {bad}\r\n"))),
+                Error::InvalidHost,
+                "{bad}"
+            );
+        }
+        for good in [
+            "a.test",
+            "a.test:8080",
+            "a.test:",
+            "[::1]",
+            "[::1]:9001",
+            "127.0.0.1:1",
+        ] {
+            complete(&request_with(&["Host"], &format!("Host: {good}\r\n")));
+        }
+        assert_eq!(
+            error(&request_with(
+                &[],
+                "Origin: https://a\r\nOrigin: https://b\r\n"
+            )),
+            Error::DuplicateHeader { name: "Origin" }
         );
     }
 

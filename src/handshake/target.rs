@@ -27,6 +27,11 @@ pub(crate) fn normalise(target: &str) -> Result<Target, Error> {
     let invalid = || Error::InvalidTarget {
         target: target.to_owned(),
     };
+    // Visible ASCII (httparse lets obs-text through), and no fragment,
+    // which is never sent (RFC 9112 §3.2, RFC 6455 §3).
+    if !target.bytes().all(|b| (0x21..=0x7e).contains(&b)) || target.contains('#') {
+        return Err(invalid());
+    }
     if target.starts_with('/') {
         return Ok(Target {
             path: target.to_owned(),
@@ -39,8 +44,8 @@ pub(crate) fn normalise(target: &str) -> Result<Target, Error> {
     }
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(end);
-    // No user information (RFC 9110 §4.2.4), no empty host, no fragment.
-    if authority.is_empty() || authority.contains('@') || path.contains('#') {
+    // No user information (RFC 9110 §4.2.4), no empty host.
+    if authority.is_empty() || authority.contains('@') {
         return Err(invalid());
     }
     let path = match path.as_bytes().first() {
@@ -93,6 +98,8 @@ mod tests {
             "http:///x",
             "http://user@a.test/",
             "http://a.test/x#frag",
+            "/ws#frag",
+            "/caf\u{e9}",
             "",
         ] {
             assert!(

@@ -53,6 +53,9 @@ pub(crate) struct Inner<S> {
     finished: bool,
     /// Closes the connection with 1001 when its server shuts down.
     pub(crate) shutdown: Option<crate::ShutdownGuard>,
+    /// Bounds a transport shutdown that does not complete; only while one
+    /// is pending.
+    shutdown_timer: Option<Pin<Box<Sleep>>>,
     /// Set once split: both halves may write (the reader sends pongs and
     /// close replies), but a stream keeps a single write waker, so writes
     /// register a waker that wakes every waiting half.
@@ -106,6 +109,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             write_shut: false,
             finished: false,
             shutdown: None,
+            shutdown_timer: None,
             write_wakers: None,
         }
     }
@@ -164,8 +168,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 self.conn.recv_eof(); // ending anyway; the transport is gone
             }
             if self.conn.should_shutdown() && !self.write_shut {
-                // Errors here change nothing: the connection is over.
-                let _ = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+                ready!(self.poll_shutdown_bounded(cx));
                 self.write_shut = true;
             }
             if self.conn.should_close() {
@@ -183,6 +186,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 }
                 Err(e) => return Poll::Ready(Err(e.into())),
             }
+        }
+    }
+
+    /// Shuts the write half down, giving up after the close timeout: a
+    /// shutdown may have to flush (TLS close_notify, an HTTP/2 stream
+    /// waiting for flow-control window) to a peer that does not read, and
+    /// once the connection's own timers are done nothing else would end the
+    /// wait. Errors change nothing either: the connection is over.
+    fn poll_shutdown_bounded(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if Pin::new(&mut self.io).poll_shutdown(cx).is_ready() {
+            self.shutdown_timer = None;
+            return Poll::Ready(());
+        }
+        let timeout = self.conn.config().close_timeout;
+        let timer = self
+            .shutdown_timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                self.shutdown_timer = None;
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 
