@@ -71,7 +71,8 @@ impl AsyncRead for H2Stream {
             match ready!(self.recv.poll_data(cx)) {
                 None => return Poll::Ready(Ok(())),
                 Some(Ok(data)) => {
-                    // Read is consumed: let the peer send that much more.
+                    // Taken in: let the peer send that much more (at most
+                    // this one frame is held here).
                     let _ = self.recv.flow_control().release_capacity(data.len());
                     self.pending = data;
                 }
@@ -148,7 +149,8 @@ pub async fn connect_with(
     let send_request = bounded(deadline, open(&request))
         .await?
         .ok_or(StreamError::HandshakeTimeout)?;
-    connect_on(send_request, request, config).await
+    // One budget for the connection and the CONNECT together.
+    extended_connect(send_request, request, config, deadline).await
 }
 
 /// TCP (and TLS), the HTTP/2 preface, and one PING round trip, after which
@@ -201,12 +203,22 @@ where
 /// caller's, which may only name extensions `config` enables), and the
 /// answer is checked against exactly that offer.
 pub async fn connect_on(
-    mut send_request: h2::client::SendRequest<Bytes>,
+    send_request: h2::client::SendRequest<Bytes>,
     request: ClientRequest,
     config: Config,
 ) -> Result<(WebSocketStream<H2Stream>, Response), StreamError> {
     let deadline = Some(config.handshake_deadline(std::time::Instant::now()));
     let request = handshake::prepare_client_request(request, &config)?;
+    extended_connect(send_request, request, config, deadline).await
+}
+
+/// The extended CONNECT of a prepared `request`, bounded by `deadline`.
+async fn extended_connect(
+    mut send_request: h2::client::SendRequest<Bytes>,
+    request: ClientRequest,
+    config: Config,
+    deadline: Option<std::time::Instant>,
+) -> Result<(WebSocketStream<H2Stream>, Response), StreamError> {
     let ready = bounded(deadline, async {
         send_request.clone().ready().await.map_err(h2_io)
     })
