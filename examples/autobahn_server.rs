@@ -10,12 +10,37 @@
 //! with `--axum` an axum `Router` served by `axum::serve` on a
 //! current-thread runtime, the upgrade done by
 //! `rfc6455::axum::WebSocketUpgrade` (needs the `axum` feature). All
-//! three echo with the same [`config`].
+//! three echo with the same [`config`], log one line per session naming the
+//! HTTP version it came over, and on SIGTERM or Ctrl-C close every
+//! connection with 1001 and exit 0 once their closing handshakes are done
+//! (at most the close timeout).
 
 use std::net::{TcpListener, TcpStream};
+use std::sync::LazyLock;
+use std::time::Duration;
 
 use rfc6455::blocking::WebSocket;
-use rfc6455::{Config, Event, StreamError};
+use rfc6455::{Config, Event, Shutdown, StreamError};
+
+/// Every mode's connections, closed with 1001 on SIGTERM or Ctrl-C.
+static SHUTDOWN: LazyLock<Shutdown> = LazyLock::new(Shutdown::new);
+
+/// On SIGTERM or Ctrl-C: Close 1001 to every connection, wait for their
+/// closing handshakes (at most the close timeout), exit 0.
+fn exit_on_stop_signal() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT])?;
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            let open = SHUTDOWN.open();
+            SHUTDOWN.signal("server shutting down");
+            let left = SHUTDOWN.wait(config().close_timeout + Duration::from_millis(500));
+            eprintln!("autobahn_server: shut down: {open} connections closed with 1001, {left} left");
+            std::process::exit(0);
+        }
+    });
+    Ok(())
+}
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,6 +49,7 @@ fn main() -> std::io::Result<()> {
         .find(|a| !a.starts_with("--"))
         .cloned()
         .unwrap_or_else(|| "127.0.0.1:9002".into());
+    exit_on_stop_signal()?;
     if args.iter().any(|a| a == "--tokio") {
         return tokio_main(&addr);
     }
@@ -31,7 +57,7 @@ fn main() -> std::io::Result<()> {
         return axum_main(&addr);
     }
     let listener = TcpListener::bind(&addr)?;
-    eprintln!("autobahn_server (blocking) on {addr}");
+    eprintln!("autobahn_server (blocking) on {}", listener.local_addr()?);
     for stream in listener.incoming().flatten() {
         std::thread::spawn(move || {
             let _ = echo(stream);
@@ -51,7 +77,12 @@ fn config() -> Config {
 
 fn echo(stream: TcpStream) -> Result<(), StreamError> {
     stream.set_nodelay(true)?;
-    let mut ws = WebSocket::accept_with(stream, config(), |_| Ok(Default::default()))?;
+    let guard = SHUTDOWN.guard();
+    let mut ws = WebSocket::accept_with(stream, config(), |request| {
+        eprintln!("session over {}", request.version());
+        Ok(Default::default())
+    })?;
+    ws.set_shutdown(guard);
     loop {
         match ws.recv()? {
             Event::Text(text) => ws.send(text)?,
@@ -69,7 +100,7 @@ fn tokio_main(addr: &str) -> std::io::Result<()> {
         .build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        eprintln!("autobahn_server (tokio) on {addr}");
+        eprintln!("autobahn_server (tokio) on {}", listener.local_addr()?);
         loop {
             let (tcp, _) = listener.accept().await?;
             tokio::spawn(async move {
@@ -82,7 +113,13 @@ fn tokio_main(addr: &str) -> std::io::Result<()> {
 #[cfg(feature = "tokio")]
 async fn echo_async(tcp: tokio::net::TcpStream) -> Result<(), StreamError> {
     tcp.set_nodelay(true)?;
-    let ws = rfc6455::tokio::accept_with(tcp, config(), |_| Ok(Default::default())).await?;
+    let guard = SHUTDOWN.guard();
+    let mut ws = rfc6455::tokio::accept_with(tcp, config(), |request| {
+        eprintln!("session over {}", request.version());
+        Ok(Default::default())
+    })
+    .await?;
+    ws.set_shutdown(guard);
     echo_stream(ws).await
 }
 
@@ -112,7 +149,7 @@ fn tokio_main(_addr: &str) -> std::io::Result<()> {
 
 #[cfg(feature = "axum")]
 fn axum_main(addr: &str) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
+    use axum::serve::{Listener, ListenerExt};
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -121,7 +158,7 @@ fn axum_main(addr: &str) -> std::io::Result<()> {
         let listener = tokio::net::TcpListener::bind(addr).await?.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        eprintln!("autobahn_server (axum) on {addr}");
+        eprintln!("autobahn_server (axum) on {}", listener.local_addr()?);
         // `any`, not `get`: over HTTP/2 the handshake is a CONNECT.
         let app = axum::Router::new().route("/", axum::routing::any(axum_handler));
         axum::serve(listener, app).await
@@ -132,7 +169,10 @@ fn axum_main(addr: &str) -> std::io::Result<()> {
 /// extended CONNECT): echo with the same config as the other modes.
 #[cfg(feature = "axum")]
 async fn axum_handler(upgrade: rfc6455::axum::WebSocketUpgrade) -> axum::response::Response {
-    upgrade.config(config()).on_upgrade(|ws| async move {
+    eprintln!("session over {}", upgrade.version());
+    let guard = SHUTDOWN.guard();
+    upgrade.config(config()).on_upgrade(|mut ws| async move {
+        ws.set_shutdown(guard);
         let _ = echo_stream(ws).await;
     })
 }

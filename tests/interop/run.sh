@@ -115,14 +115,16 @@ fi
 # --all-features: the feature set autobahn/run.sh builds in release too, so
 # neither build invalidates the other's artifacts.
 BUILD=(cargo build --release --all-features --example echo_server --example async_echo_server
-    --example interop_client)
+    --example autobahn_server --example interop_client)
 log "building: ${BUILD[*]}"
 BUILD_JSON="$(cd "$ROOT" && bounded "$BUILD_TIMEOUT" "${BUILD[@]}" \
     --message-format=json-render-diagnostics)" || die "${BUILD[*]}"
 SERVER_BIN="$(cargo_executable echo_server <<<"$BUILD_JSON")"
 CLIENT_BIN="$(cargo_executable interop_client <<<"$BUILD_JSON")"
 ASYNC_SERVER_BIN="$(cargo_executable async_echo_server <<<"$BUILD_JSON")"
+AXUM_SERVER_BIN="$(cargo_executable autobahn_server <<<"$BUILD_JSON")"
 [[ -x "$SERVER_BIN" ]] || die "cannot find the built echo_server binary"
+[[ -x "$AXUM_SERVER_BIN" ]] || die "cannot find the built autobahn_server binary"
 [[ -x "$ASYNC_SERVER_BIN" ]] || die "cannot find the built async_echo_server binary"
 [[ -x "$CLIENT_BIN" ]] || die "cannot find the built interop_client binary"
 
@@ -140,6 +142,7 @@ trap 'exit 143' TERM
 # `sed -n` scripts that print each server's URL from its first line.
 RUST_URL='s|^echo server listening on \(ws://127\.0\.0\.1:[0-9]*\)$|\1/|p'
 ASYNC_URL='s|^async echo server listening on \(ws://127\.0\.0\.1:[0-9]*\)$|\1/|p'
+AXUM_URL='s|^autobahn_server (axum) on \(127\.0\.0\.1:[0-9]*\)$|ws://\1/|p'
 PEER_URL='s|^[a-z]* server (.*) listening on \(ws://127\.0\.0\.1:[0-9]*/\)$|\1|p'
 
 TOTAL_PASSED=0
@@ -292,6 +295,8 @@ if ((HAVE_NODE)); then
         "$SERVER_BIN" 127.0.0.1:0
     shutdown_check "SIGTERM with 1000 open -> 1001 (tokio)" "$ASYNC_URL" \
         "$ASYNC_SERVER_BIN" 127.0.0.1:0
+    shutdown_check "SIGTERM with 1000 open -> 1001 (axum)" "$AXUM_URL" \
+        "$AXUM_SERVER_BIN" 127.0.0.1:0 --axum
 fi
 
 # --- summary -----------------------------------------------------------------
