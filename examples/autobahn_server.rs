@@ -35,7 +35,9 @@ fn exit_on_stop_signal() -> std::io::Result<()> {
             let open = SHUTDOWN.open();
             SHUTDOWN.signal("server shutting down");
             let left = SHUTDOWN.wait(config().close_timeout + Duration::from_millis(500));
-            eprintln!("autobahn_server: shut down: {open} connections closed with 1001, {left} left");
+            eprintln!(
+                "autobahn_server: shut down: {open} connections closed with 1001, {left} left"
+            );
             std::process::exit(0);
         }
     });
