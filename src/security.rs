@@ -155,3 +155,22 @@
 //!   tokio adapter it gets its own deadline before the WebSocket handshake
 //!   starts; in the blocking adapter it runs inside the WebSocket
 //!   handshake's reads and writes, under the same deadline.
+//!
+//! ## Behind axum or hyper, and over HTTP/2
+//!
+//! - The request head is parsed by hyper, so hyper's limits and timeouts
+//!   apply to it, not [`Config::handshake_limits`](crate::Config::handshake_limits)
+//!   or [`Config::handshake_timeout`](crate::Config::handshake_timeout):
+//!   `axum::serve` sets no header-read timeout; hyper-util's builder has
+//!   `http1().header_read_timeout(..)`. Everything after the upgrade (frame,
+//!   message and linger limits, timers) is ours, as on raw TCP.
+//! - Every refusal says `Connection: close`: after a refused upgrade,
+//!   bytes the client sent on (frames, or a request a proxy never saw)
+//!   are not served as a next request.
+//! - Limits apply per WebSocket, and over HTTP/2 one TCP connection
+//!   carries as many WebSockets as the server allows concurrent streams
+//!   (hyper: 200 by default). With the default 64 MiB messages, one
+//!   client connection could hold far more memory than one HTTP/1.1
+//!   connection can: lower [`Config::max_message_size`](crate::Config::max_message_size)
+//!   for public HTTP/2 endpoints, or hyper's
+//!   `http2().max_concurrent_streams(..)`.
