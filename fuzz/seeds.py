@@ -158,6 +158,26 @@ def seeds():
     # The deadline right after the last byte of the 101 (1 read, the
     # decision, 5 writes): the connection stands (a src bug fixed, README.md).
     out[(hr, "deadline-after-101")] = bytes([0x00, 0xDF, 0x00, 0x07]) + REQUEST
+    # Refused since bf15136: a fragment in the target, userinfo or a port
+    # past 65535 in Host, two Origin fields.
+    out[(hr, "target-fragment")] = bytes([0x00, 0x0D, 0x00, 0x00]) + REQUEST.replace(
+        b"GET /chat ", b"GET /chat#top "
+    )
+    out[(hr, "host-userinfo")] = bytes([0x00, 0x0E, 0x00, 0x00]) + REQUEST.replace(
+        b"Host: ", b"Host: user@"
+    )
+    out[(hr, "host-port-65536")] = bytes([0x00, 0x0F, 0x00, 0x00]) + REQUEST.replace(
+        b"server.example.com", b"server.example.com:65536"
+    )
+    out[(hr, "duplicate-origin")] = bytes([0x00, 0x10, 0x00, 0x00]) + REQUEST.replace(
+        b"Origin: http://example.com\r\n",
+        b"Origin: http://example.com\r\nOrigin: http://evil.example\r\n",
+    )
+    # Template lines ClientRequest::header refuses (connection-specific).
+    out[(hr, "template-hop-by-hop")] = (
+        bytes([0x10, 0x02, 0x00, 0x00])
+        + b"\nchat\nKeep-Alive: 5\nTE: trailers\nProxy-Connection: keep-alive\nX-Ok: 1"
+    )
     out[(hr, "template")] = (
         bytes([0x14, 0x01, 0x01, 0x00])
         + b"permessage-deflate; client_max_window_bits; server_max_window_bits=10"
@@ -167,9 +187,11 @@ def seeds():
 
     # handshake_response: [flags, split, inject, response]. flags: bits 0-1
     # limits, 2-3 offer (config, config asking for 10 bits and
-    # server_no_context_takeover, the caller's, none), bit 4 EOF, bit 5
-    # which caller's offer list; inject: step in bits 0-5, then bit 7
-    # recv_eof, else bit 6 finish, else the deadline.
+    # server_no_context_takeover, the caller's, none), bit 4 EOF after the
+    # machine looked at the last bytes, bit 5 which caller's offer list,
+    # bit 6 EOF right after the last bytes, before the machine looks;
+    # inject: step in bits 0-5, then bit 7 recv_eof (with bit 6, then the
+    # deadline), else bit 6 finish, else the deadline.
     hs = "handshake_response"
     accept_10 = RESPONSE.replace(
         b"\r\n\r\n",
@@ -209,11 +231,46 @@ def seeds():
     out[(hs, "regression-close-delimited-refusal-eof")] = (
         bytes([0x10, 0x01, 0x00]) + b"HTTP/1.1 403 Forbidden\r\n\r\nno"
     )
-    # A known src issue (README.md): a close-delimited refusal of exactly
-    # max_size (64) bytes is ResponseTooLarge, not Rejected, at EOF.
+    # A src issue found here and fixed in bf15136 (README.md): a
+    # close-delimited refusal of exactly max_size (64) bytes was
+    # ResponseTooLarge; it is Rejected with its whole body at EOF (here
+    # after the machine looked, in the -eof-with-last seed before), and
+    # one byte more is ResponseTooLarge.
     head = b"HTTP/1.1 403 Forbidden\r\n\r\n"
+    at_limit = head + b"x" * (64 - len(head))
     out[(hs, "regression-close-delimited-refusal-at-limit")] = (
-        bytes([0x13, 0x01, 0x00]) + head + b"x" * (64 - len(head))
+        bytes([0x13, 0x01, 0x00]) + at_limit
+    )
+    out[(hs, "close-delimited-refusal-at-limit-eof-with-last")] = (
+        bytes([0x53, 0x00, 0x00]) + at_limit
+    )
+    out[(hs, "close-delimited-refusal-past-limit")] = bytes([0x13, 0x01, 0x00]) + at_limit + b"x"
+    # A known src issue (README.md): the same 65 bytes, EOF before the
+    # machine looks at them: Rejected with the body cut at 64 bytes.
+    out[(hs, "regression-eof-before-poll-past-limit")] = (
+        bytes([0x53, 0x00, 0x00]) + at_limit + b"x"
+    )
+    # Interim answers before the 101 are skipped (RFC 9110 section 15.2);
+    # the frame after it reaches the connection.
+    out[(hs, "interim-100-103-then-101")] = (
+        bytes([0x00, 0x02, 0x00])
+        + b"HTTP/1.1 100 Continue\r\n\r\n"
+        + b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+        + RESPONSE
+        + frame(0x81, HELLO)
+    )
+    out[(hs, "interim-103-then-refusal")] = (
+        bytes([0x11, 0x03, 0x00])
+        + b"HTTP/1.1 103 Early Hints\r\n\r\n"
+        + b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\nno"
+    )
+    # A whole 101 and a frame, then EOF before the machine looks at them:
+    # the connection stands, with the frame and then the end.
+    out[(hs, "101-then-eof-before-poll")] = (
+        bytes([0x40, 0x00, 0x00]) + RESPONSE + frame(0x81, HELLO)
+    )
+    out[(hs, "101-then-eof-before-poll-split")] = (
+        bytes([0x40, 0x03, 0x00]) + RESPONSE + frame(0x81, HELLO)
     )
     # EOF while the request is still being written (after 3 one-byte writes).
     out[(hs, "eof-while-writing")] = bytes([0x00, 0x01, 0x83]) + RESPONSE

@@ -29,6 +29,20 @@
 //!   deadline changes nothing;
 //! - the request decided on is `parse_request`'s (which depends only on
 //!   the head); a parse error is refused with `Error::response()`;
+//! - what an accepted request may be (checked independently): its target
+//!   (`path`) visible ASCII without `#`, its authority (`host`) without
+//!   userinfo, with balanced brackets and a port of at most 65535, at
+//!   most one `Origin`, printable ASCII; and the same request rebuilt
+//!   from its fields parses to the same `Request`, while one change makes
+//!   exactly the error it should: `#` or a non-ASCII character added to
+//!   the target is `InvalidTarget`, a `Host` with `@`, an unbalanced
+//!   bracket or port 65536 is `InvalidHost` (and `[::1]:65535` is
+//!   accepted), a second `Origin` is `DuplicateHeader` (a first one is
+//!   taken as the origin), and an `Origin` with a non-ASCII character or
+//!   a tab is `InvalidOrigin`;
+//! - in template mode, `ClientRequest::header` refuses `Keep-Alive`,
+//!   `Proxy-Connection` and `TE` (any case), and the request never carries
+//!   them;
 //! - `poll_timeout` is `Some` until `Done` (the deadline, or the deadline
 //!   plus `REFUSAL_GRACE` while a refusal is written), `None` at `Done`;
 //!   `transmit` is non-empty exactly when the action is `Write`;
@@ -84,6 +98,10 @@ const STATUSES: [u16; 16] = [
 
 /// A header whose value tries to add another field.
 const EVIL: (&str, &str) = ("X-Evil", "a\r\nSet-Cookie: injected");
+
+/// Connection-specific fields a client request may not carry (RFC 9113
+/// §8.2.2): `ClientRequest::header` refuses them.
+const HOP_BY_HOP: [&str; 3] = ["Keep-Alive", "Proxy-Connection", "TE"];
 
 /// What `ClientRequest` accepted of a template.
 struct Template {
@@ -178,7 +196,17 @@ fn template(bytes: &[u8]) -> (Template, &[u8]) {
     }
     for line in lines {
         if let Some((name, value)) = line.split_once(':') {
-            if let Ok(r) = request.clone().header(name, value.trim()) {
+            let added = request.clone().header(name, value.trim());
+            if HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+                assert!(
+                    matches!(
+                        added,
+                        Err(Error::ReservedHeader { .. } | Error::InvalidHeader { .. })
+                    ),
+                    "{name} accepted: {added:?}"
+                );
+            }
+            if let Ok(r) = added {
                 request = r;
             }
         }
@@ -478,7 +506,33 @@ fn check_request(s: &Setup, request: &Request) {
     for protocol in request.protocols() {
         assert!(!protocol.is_empty());
     }
+    // The target: visible ASCII, no fragment.
+    let path = request.path().as_bytes();
+    assert!(
+        path.iter().all(|b| (0x21..=0x7e).contains(b)) && !path.contains(&b'#'),
+        "target {:?}",
+        request.path()
+    );
+    assert!(valid_authority(request.host()), "host {:?}", request.host());
+    // At most one Origin, printable ASCII, and that is the origin.
+    let origins: Vec<&[u8]> = request
+        .headers()
+        .iter()
+        .filter(|h| h.is("Origin"))
+        .map(|h| h.value.as_slice())
+        .collect();
+    match origins[..] {
+        [] => assert_eq!(request.origin(), None),
+        [origin] => {
+            assert!(origin.iter().all(|b| (0x20..=0x7e).contains(b)));
+            assert_eq!(request.origin().map(str::as_bytes), Some(origin));
+        }
+        _ => panic!("{} Origin fields accepted", origins.len()),
+    }
     if let Some(t) = &s.template {
+        for name in HOP_BY_HOP {
+            assert!(!request.headers().iter().any(|h| h.is(name)), "{name} sent");
+        }
         assert_eq!(key, t.request.key());
         assert_eq!(request.host(), "example.com");
         assert_eq!(request.path(), "/chat");
@@ -489,6 +543,153 @@ fn check_request(s: &Setup, request: &Request) {
         };
         assert_eq!(request.extensions(), &offered[..]);
     }
+}
+
+/// `host[:port]` (RFC 3986 §3.2.2, §3.2.3), written here independently:
+/// visible ASCII without userinfo (`@`), a bracketed IP literal (not
+/// empty) or a name without brackets or colons, then nothing or `:` and a
+/// port of at most 5 digits and 65535.
+fn valid_authority(authority: &str) -> bool {
+    let visible = |s: &str| s.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    if !visible(authority) || authority.contains('@') {
+        return false;
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((literal, port)) => (literal, port),
+            None => return false,
+        },
+        None => match authority.find(':') {
+            Some(colon) => authority.split_at(colon),
+            None => (authority, ""),
+        },
+    };
+    let port_ok = match port.strip_prefix(':') {
+        None => port.is_empty(),
+        Some("") => true,
+        Some(digits) => {
+            digits.len() <= 5
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && digits.parse::<u32>().is_ok_and(|p| p <= 65535)
+        }
+    };
+    !host.is_empty() && !host.contains(['[', ']']) && port_ok
+}
+
+/// The accepted request rebuilt from its request line and fields (`input`
+/// is its head), with `target` in place of the target (`None`: the same)
+/// and `fields` changed by `edit`; parsed with room for it.
+fn rebuilt(
+    input: &[u8],
+    request: &Request,
+    target: impl FnOnce(&str) -> String,
+    edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>),
+) -> Result<Parsed<Request>, Error> {
+    let (method, raw_target) = request_line(input, request);
+    let mut fields: Vec<(String, Vec<u8>)> = request
+        .headers()
+        .iter()
+        .map(|h| (h.name.clone(), h.value.clone()))
+        .collect();
+    edit(&mut fields);
+    let mut bytes = format!("{method} {} HTTP/1.1\r\n", target(&raw_target)).into_bytes();
+    for (name, value) in &fields {
+        bytes.extend_from_slice(name.as_bytes());
+        bytes.extend_from_slice(b": ");
+        bytes.extend_from_slice(value);
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(b"\r\n");
+    let roomy = Limits {
+        max_size: bytes.len() + 1,
+        max_headers: fields.len().max(1),
+    };
+    parse_request(&bytes, &roomy)
+}
+
+/// The accepted request rebuilt, and rebuilt with one change each: the
+/// target, `Host` and `Origin` rules of `parse_request`.
+fn check_changes(input: &[u8], request: &Request) {
+    let same = |t: &str| t.to_owned();
+    match rebuilt(input, request, same, |_| {}) {
+        Ok(Parsed::Complete(again, _)) => assert_eq!(&again, request),
+        other => panic!("rebuilt as {other:?}"),
+    }
+    for suffix in ["#f", "\u{e9}"] {
+        let mut changed = None;
+        let result = rebuilt(
+            input,
+            request,
+            |t| {
+                let t = format!("{t}{suffix}");
+                changed = Some(t.clone());
+                t
+            },
+            |_| {},
+        );
+        let target = changed.expect("the target");
+        assert_eq!(result, Err(Error::InvalidTarget { target }));
+    }
+
+    let set = |name: &'static str, value: &'static [u8]| {
+        move |fields: &mut Vec<(String, Vec<u8>)>| {
+            fields.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            fields.push((name.to_owned(), value.to_vec()));
+        }
+    };
+    for host in [
+        &b"u@a.test"[..],
+        b"a.test:65536",
+        b"[::1",
+        b"a.test]",
+        b"[]",
+    ] {
+        assert_eq!(
+            rebuilt(input, request, same, set("Host", host)),
+            Err(Error::InvalidHost),
+            "Host: {}",
+            String::from_utf8_lossy(host)
+        );
+    }
+    // An absolute-form target's authority stands for the host.
+    let absolute = !request_line(input, request).1.starts_with('/');
+    match rebuilt(input, request, same, set("Host", b"[::1]:65535")) {
+        Ok(Parsed::Complete(changed, _)) if absolute => assert_eq!(changed.host(), request.host()),
+        Ok(Parsed::Complete(changed, _)) => assert_eq!(changed.host(), "[::1]:65535"),
+        other => panic!("Host: [::1]:65535 gave {other:?}"),
+    }
+
+    let second = rebuilt(input, request, same, |fields| {
+        fields.push(("Origin".to_owned(), b"http://a.test".to_vec()))
+    });
+    match (request.origin(), second) {
+        (Some(_), second) => assert_eq!(second, Err(Error::DuplicateHeader { name: "Origin" })),
+        (None, Ok(Parsed::Complete(changed, _))) => {
+            assert_eq!(changed.origin(), Some("http://a.test"))
+        }
+        (None, other) => panic!("a first Origin gave {other:?}"),
+    }
+    for origin in [&b"http://caf\xc3\xa9.test"[..], b"http://a\tb"] {
+        assert_eq!(
+            rebuilt(input, request, same, set("Origin", origin)),
+            Err(Error::InvalidOrigin),
+            "Origin: {origin:?}"
+        );
+    }
+}
+
+/// The method and request-target of the accepted request's head, as
+/// httparse reads them.
+fn request_line(input: &[u8], request: &Request) -> (String, String) {
+    let mut slots = vec![httparse::EMPTY_HEADER; request.headers().len()];
+    let mut head = httparse::Request::new(&mut slots);
+    let Ok(httparse::Status::Complete(_)) = head.parse(input) else {
+        panic!("an accepted head httparse cannot read: {input:?}");
+    };
+    (
+        head.method.expect("a method").to_owned(),
+        head.path.expect("a target").to_owned(),
+    )
 }
 
 /// The properties of any run's outcome.
@@ -771,6 +972,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(len <= s.input.len() && len <= limits.max_size);
             assert_eq!(whole.request.as_ref(), Some(&request));
             check_accepts(&s, &request);
+            check_changes(&s.input[..len], &request);
             // It depends only on the head.
             assert_eq!(
                 parse_request(&s.input[..len], &limits),

@@ -8,11 +8,17 @@
 //!   asking for a 10-bit server window and no server context takeover and
 //!   promising 12 bits), offers of the caller's own (bit 5 picks one of
 //!   two lists of several permessage-deflate offers), or no deflate and
-//!   no offer; bit 4 ends the input with EOF rather than the deadline.
+//!   no offer; how the input ends: the deadline (bits 4 and 6 clear),
+//!   `recv_eof()` once the machine has looked at the last bytes (bit 4),
+//!   or `recv_eof()` right after the last bytes, before the next
+//!   `poll_action` looks at them (bit 6, as a driver that reads data and
+//!   then the end before polling).
 //! - `split` seeds the chunking of reads and writes (`Splitter`).
 //! - `inject`: 0 for nothing; else at step `inject & 0x3f` of a third run,
-//!   `recv_eof()` (bit 7 set), else `handle_timeout(deadline)` (bit 6
-//!   clear) or an early `finish()` (bit 6 set).
+//!   `recv_eof()` (bit 7 set; with bit 6 also set, followed by
+//!   `handle_timeout(deadline)` before polling, which must change
+//!   nothing), else `handle_timeout(deadline)` (bit 6 clear) or an early
+//!   `finish()` (bit 6 set).
 //!
 //! The request's key is random, so every occurrence of the RFC 6455 §1.3
 //! sample accept value (`s3pPLMBiTxaQ9kYGzzhZRbK+xOo=`, same length) is
@@ -27,19 +33,26 @@
 //!   and the same outcome: the same error (a refusal with the very same
 //!   body, also one delimited by the connection closing), or the same
 //!   `Response` and a connection with the same extensions giving the same
-//!   events from the bytes after the head; `handle_timeout` before the
-//!   deadline changes nothing;
+//!   events from the bytes after the head (and the end of input);
+//!   `handle_timeout` before the deadline, and at the deadline once EOF
+//!   is marked, changes nothing;
 //! - the outcome of the whole answer is `ClientRequest::parse_response`'s
-//!   for the request sent (which depends only on the head) within
-//!   `max_size`; a refusal whose body runs until the connection closes
-//!   (RFC 9112 §6.3) is complete only at `recv_eof()`: with EOF at the end
-//!   it is `parse_response`'s `Rejected`, body and all, without EOF the
-//!   deadline ends the wait, and one longer than `max_size` is
-//!   `ResponseTooLarge` either way (one of exactly `max_size` bytes is
-//!   too: a known issue, see fuzz/README.md, tolerated for that length
-//!   only);
-//! - `poll_timeout` is `Some(deadline)` until `Done`, `None` at `Done`;
-//!   `transmit` is non-empty exactly when the action is `Write`;
+//!   for the request sent (which depends only on the final head) within
+//!   `max_size`, whenever EOF comes: a complete 101 is a connection (which
+//!   sees the end of input), an incomplete answer is `Timeout` at the
+//!   deadline and `ClosedDuringHandshake` at EOF; a refusal whose body
+//!   runs until the connection closes (RFC 9112 §6.3) is complete only at
+//!   EOF: then it is `Rejected` with its whole body (everything after the
+//!   final head, checked independently), also when it fills `max_size`
+//!   exactly; without EOF the deadline ends the wait; one byte past
+//!   `max_size` is `ResponseTooLarge` either way;
+//! - interim answers (1xx other than 101, RFC 9110 §15.2) before the final
+//!   one are skipped: `parse_response` of an answer that starts with a
+//!   complete interim head (read with httparse here) is `parse_response`
+//!   of the rest; a refusal never has a 1xx status;
+//! - `poll_timeout` is `Some(deadline)` until `Done` or EOF, `None` once
+//!   `recv_eof()` was called and at `Done`; `transmit` is non-empty
+//!   exactly when the action is `Write`;
 //! - an accepted answer is a 101 with at most one subprotocol, an offered
 //!   one, and only offered extensions; what it agrees to
 //!   (`agreed_extensions`, and the connection's `extensions`) is what the
@@ -52,14 +65,21 @@
 //!   refused by `ClientHandshake::new` before anything is sent, and the
 //!   bare `parse_response` for such an offer never accepts an answer that
 //!   agrees to it;
-//! - a refusal comes back as `Rejected` with a non-101 status within
-//!   `max_size`;
-//! - a `Connection` comes out only after the whole request was written
-//!   (also from an early `finish()`), and `handle_timeout` at the deadline
-//!   ends the handshake at once, without a connection;
-//! - `recv_eof()` at any point (even while the request is being written)
-//!   ends the handshake at once, without a connection, and nothing more
-//!   is written.
+//! - a refusal comes back as `Rejected` with a non-1xx status and a body
+//!   within `max_size`;
+//! - a `Connection` comes out only after the whole request was written;
+//!   an injected event behaves exactly: `handle_timeout` at the deadline
+//!   ends the handshake at once with `Timeout` (unless EOF was marked
+//!   before: then it changes nothing), an early `finish()` is `Timeout`,
+//!   and `recv_eof()` at any step (even while the request is being
+//!   written) stops the writes, makes `poll_timeout` `None`, and gives at
+//!   the next `poll_action` exactly what a run fed the bytes received so
+//!   far and then EOF gives (so a complete 101 among them still yields its
+//!   connection), or `Timeout` if the deadline had passed already; up to
+//!   the event, the actions and bytes written are the uncut run's.
+//!
+//! A known `src/` issue is tolerated, exactly and only where it shows (see
+//! `TOLERATE_EOF_PAST_LIMIT` and fuzz/README.md).
 
 #![no_main]
 
@@ -79,6 +99,16 @@ const SAMPLE_ACCEPT: &[u8] = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
 const TIMEOUT: Duration = Duration::from_secs(10);
 const PROTOCOLS: [&str; 2] = ["chat", "superchat"];
 
+/// Known `src/` issue (fuzz/README.md): when `recv_eof()` comes after bytes
+/// the machine has not looked at yet, and they take the answer past
+/// `max_size`, a refusal delimited by the connection closing is `Rejected`
+/// with its body cut at `max_size` instead of `ResponseTooLarge` (which
+/// it is when the machine looks before EOF). While this is `true`, exactly
+/// that outcome (body = the answer's bytes after the final head up to
+/// `max_size`) is counted as the `ResponseTooLarge` it should be; set it
+/// to `false` once `src/` is fixed.
+const TOLERATE_EOF_PAST_LIMIT: bool = true;
+
 /// Offers of the caller's own: several permessage-deflate offers, one of
 /// them one the server cannot take (an unknown parameter).
 const CALLER_OFFERS: [&str; 2] = [
@@ -89,13 +119,14 @@ const CALLER_OFFERS: [&str; 2] = [
      permessage-deflate; client_max_window_bits=9; server_max_window_bits=8",
 ];
 
+#[derive(Clone)]
 struct Setup {
     config: Config,
     request: ClientRequest,
     /// The `Sec-WebSocket-Extensions` value the request must carry.
     offer: Option<String>,
     split: u8,
-    eof_at_end: bool,
+    end: End,
     /// The answer, with the sample accept value replaced.
     input: Vec<u8>,
 }
@@ -145,7 +176,11 @@ impl Setup {
             request,
             offer,
             split,
-            eof_at_end: flags & 0x10 != 0,
+            end: match (flags & 0x40 != 0, flags & 0x10 != 0) {
+                (true, _) => End::EofWithLast,
+                (false, true) => End::Eof,
+                (false, false) => End::Deadline,
+            },
             input,
         }
     }
@@ -159,6 +194,18 @@ impl Setup {
     }
 }
 
+/// How the answer's input ends once it is all read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// The deadline passes.
+    Deadline,
+    /// `recv_eof()`, once `poll_action` has looked at the last bytes.
+    Eof,
+    /// `recv_eof()` right after the last bytes, before `poll_action`
+    /// looks at them.
+    EofWithLast,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Inject {
     None,
@@ -166,8 +213,24 @@ enum Inject {
     Timeout(usize),
     /// `finish()` at this step.
     Finish(usize),
-    /// `recv_eof()` at this step.
-    Eof(usize),
+    /// `recv_eof()` at this step, then `handle_timeout(deadline)` if
+    /// `deadline` (EOF wins: it changes nothing).
+    Eof {
+        at: usize,
+        deadline: bool,
+    },
+}
+
+impl Inject {
+    fn new(byte: u8) -> Inject {
+        let at = usize::from(byte & 0x3f);
+        match (byte & 0x80 != 0, byte & 0x40 != 0) {
+            _ if byte == 0 => Inject::None,
+            (true, deadline) => Inject::Eof { at, deadline },
+            (false, true) => Inject::Finish(at),
+            (false, false) => Inject::Timeout(at),
+        }
+    }
 }
 
 /// Everything a run observed.
@@ -182,8 +245,19 @@ struct Outcome {
     /// What was written of them.
     transmitted: Vec<u8>,
     result: Result<(Response, ConnectionSummary), Error>,
-    /// An injected event cut the run short.
-    interrupted: bool,
+    /// Where an injected event cut the run short.
+    cut: Option<Cut>,
+}
+
+/// The state of a run when an injected event cut it short.
+#[derive(Debug, PartialEq)]
+struct Cut {
+    /// The answer's bytes passed to `recv` before it.
+    received: Vec<u8>,
+    /// The input's own end had come already: `recv_eof()`...
+    eof: bool,
+    /// ... or `handle_timeout(deadline)`.
+    deadline: bool,
 }
 
 fn run(s: &Setup, chunked: bool, inject: Inject) -> Outcome {
@@ -195,6 +269,10 @@ fn run(s: &Setup, chunked: bool, inject: Inject) -> Outcome {
         vec![&s.input[..]]
     };
     let mut next_chunk = 0;
+    // How much of the input was passed to `recv`, and how its end came.
+    let mut received = 0;
+    let mut eof_sent = false;
+    let mut deadline_sent = false;
     let mut writes = Splitter::new(s.split.wrapping_add(0x5a));
     let write_max = [1usize, 2, 7, 64][usize::from(s.split >> 6)];
     let mut hs = ClientHandshake::new(s.request.clone(), s.config.clone(), t0)
@@ -205,40 +283,46 @@ fn run(s: &Setup, chunked: bool, inject: Inject) -> Outcome {
         queued: hs.transmit().to_vec(),
         transmitted: Vec::new(),
         result: Err(Error::Timeout),
-        interrupted: false,
+        cut: None,
     };
     let mut step = 0;
     loop {
-        if inject == Inject::Timeout(step) {
-            out.interrupted = true;
-            hs.handle_timeout(deadline);
-            assert_eq!(
-                hs.poll_action(),
-                ClientAction::Done,
-                "not done at the deadline"
-            );
-            assert_eq!(hs.poll_timeout(), None);
-            out.result = finish(hs, &[], false);
-            assert!(out.result.is_err(), "a connection after the deadline");
-            return out;
-        }
-        if inject == Inject::Finish(step) {
-            out.interrupted = true;
-            out.result = finish(hs, &[], false);
-            return out;
-        }
-        if inject == Inject::Eof(step) {
-            // The server goes away: done at once, and nothing more is
-            // written, whatever was still queued.
-            out.interrupted = true;
-            hs.recv_eof();
-            assert!(hs.transmit().is_empty(), "still writing after EOF");
-            assert_eq!(hs.poll_action(), ClientAction::Done, "not done at EOF");
-            assert!(hs.transmit().is_empty(), "still writing after EOF");
-            assert_eq!(hs.poll_timeout(), None);
-            out.result = finish(hs, &[], false);
-            assert!(out.result.is_err(), "a connection after EOF");
-            return out;
+        let cut = Cut {
+            received: s.input[..received].to_vec(),
+            eof: eof_sent,
+            deadline: deadline_sent,
+        };
+        match inject {
+            Inject::Timeout(at) if at == step => {
+                out.cut = Some(cut);
+                hs.handle_timeout(deadline);
+                assert_eq!(
+                    hs.poll_action(),
+                    ClientAction::Done,
+                    "not done at the deadline"
+                );
+                assert_eq!(hs.poll_timeout(), None);
+                out.result = finish(hs, &[], false);
+                break;
+            }
+            Inject::Finish(at) if at == step => {
+                out.cut = Some(cut);
+                out.result = finish(hs, &[], false);
+                break;
+            }
+            Inject::Eof { at, deadline: late } if at == step => {
+                // The server goes away: nothing more is written, whatever
+                // was still queued, and the next poll decides.
+                out.cut = Some(cut);
+                recv_eof(&mut hs, late.then_some(deadline));
+                assert_eq!(hs.poll_action(), ClientAction::Done, "not done at EOF");
+                assert!(hs.transmit().is_empty(), "still writing after EOF");
+                assert_eq!(hs.poll_timeout(), None);
+                // The connection, if any, has seen everything and the end.
+                out.result = finish(hs, &[], false);
+                break;
+            }
+            _ => {}
         }
         step += 1;
         assert!(step < 1 << 20, "no progress: {:?}", out.actions);
@@ -271,21 +355,57 @@ fn run(s: &Setup, chunked: bool, inject: Inject) -> Outcome {
                     // Before the deadline, time changes nothing.
                     hs.handle_timeout(t0 + TIMEOUT / 2);
                 }
+                // Once EOF is marked, in chunked runs, the deadline changes
+                // nothing either.
+                let late = chunked.then_some(deadline);
                 match chunks.get(next_chunk) {
                     Some(chunk) => {
                         hs.recv(chunk);
+                        received += chunk.len();
                         next_chunk += 1;
+                        if s.end == End::EofWithLast && next_chunk == chunks.len() {
+                            recv_eof(&mut hs, late);
+                            eof_sent = true;
+                        }
                     }
-                    None if s.eof_at_end => hs.recv_eof(),
-                    None => hs.handle_timeout(deadline),
+                    None => {
+                        assert!(!eof_sent, "reading after EOF");
+                        if s.end == End::Deadline {
+                            hs.handle_timeout(deadline);
+                            deadline_sent = true;
+                        } else {
+                            recv_eof(&mut hs, late);
+                            eof_sent = true;
+                        }
+                    }
                 }
             }
-            ClientAction::Done => break,
+            ClientAction::Done => {
+                // Done stays done.
+                assert_eq!(hs.poll_action(), ClientAction::Done);
+                // A connection gets the bytes after the one the machine
+                // finished with, and the end unless the machine passed it.
+                let eof = s.end != End::Deadline && !eof_sent;
+                out.result = finish(hs, &chunks[next_chunk..], eof);
+                break;
+            }
         }
     }
-    assert_eq!(hs.poll_action(), ClientAction::Done);
-    out.result = finish(hs, &chunks[next_chunk..], s.eof_at_end);
+    tolerate_known_issue(s, received, &mut out);
     out
+}
+
+/// `recv_eof()`: nothing is left to write and there is no timeout any more;
+/// then `handle_timeout(deadline)` when given, which must change nothing
+/// (checked by comparing with runs that do not call it).
+fn recv_eof(hs: &mut ClientHandshake, deadline: Option<Instant>) {
+    hs.recv_eof();
+    assert!(hs.transmit().is_empty(), "still writing after EOF");
+    assert_eq!(hs.poll_timeout(), None, "a timeout once EOF is marked");
+    if let Some(deadline) = deadline {
+        hs.handle_timeout(deadline);
+        assert_eq!(hs.poll_timeout(), None);
+    }
 }
 
 fn finish(
@@ -295,6 +415,62 @@ fn finish(
 ) -> Result<(Response, ConnectionSummary), Error> {
     hs.finish()
         .map(|(conn, response)| (response, ConnectionSummary::new(conn, rest, eof)))
+}
+
+/// The known issue (`TOLERATE_EOF_PAST_LIMIT`): a close-delimited refusal
+/// that came out of a machine holding more than `max_size` bytes can only
+/// be the one with its body cut at the limit; it is counted as the
+/// `ResponseTooLarge` the machine gives when it looks before EOF.
+fn tolerate_known_issue(s: &Setup, received: usize, out: &mut Outcome) {
+    let limits = s.config.handshake_limits;
+    let Err(Error::Rejected(rejection)) = &out.result else {
+        return;
+    };
+    if !TOLERATE_EOF_PAST_LIMIT || received <= limits.max_size || !close_delimited(rejection) {
+        return;
+    }
+    let (head, status) = final_head(&s.input, &limits).expect("a refusal has a head");
+    assert_eq!(status, rejection.status);
+    assert_eq!(
+        rejection.body,
+        &s.input[head..limits.max_size],
+        "not the known issue's outcome"
+    );
+    out.result = Err(Error::ResponseTooLarge {
+        limit: limits.max_size,
+    });
+}
+
+/// Where the final head of an answer ends, and its status, as httparse
+/// reads the bytes within `max_size` with `max_headers` fields a head:
+/// complete heads of interim answers (1xx but 101) are skipped. `None`
+/// while the final head is incomplete or on a parse error.
+fn final_head(input: &[u8], limits: &Limits) -> Option<(usize, u16)> {
+    let window = &input[..input.len().min(limits.max_size)];
+    let mut start = 0;
+    loop {
+        let (len, status) = head(&window[start..], limits)?;
+        start += len;
+        if !interim(status) {
+            return Some((start, status));
+        }
+    }
+}
+
+/// The length and status of the complete head `bytes` start with.
+fn head(bytes: &[u8], limits: &Limits) -> Option<(usize, u16)> {
+    let mut slots = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let mut response = httparse::Response::new(&mut slots);
+    match response.parse(bytes) {
+        Ok(httparse::Status::Complete(len)) => Some((len, response.code?)),
+        _ => None,
+    }
+}
+
+/// An interim answer's status (RFC 9110 §15.2): 1xx, except 101 (which is
+/// final here).
+fn interim(status: u16) -> bool {
+    (100..200).contains(&status) && status != 101
 }
 
 /// Whether `params` fit `offer` (RFC 7692 §7.1): the server window and
@@ -387,7 +563,12 @@ fn check_outcome(s: &Setup, out: &Outcome) {
             }
         }
         Err(Error::Rejected(rejection)) => {
-            assert_ne!(rejection.status, 101);
+            // Neither the 101 nor an interim answer (skipped).
+            assert!(
+                !(100..200).contains(&rejection.status),
+                "a refusal with status {}",
+                rejection.status
+            );
             assert!(rejection.body.len() <= limits.max_size);
         }
         Err(_) => {}
@@ -450,6 +631,80 @@ fn check_request(s: &Setup, out: &Outcome) {
     assert_eq!(request.host(), "example.com");
 }
 
+/// The outcome of a run left alone is `parse_response`'s for the request
+/// sent, given how the input ends.
+fn check_verdict(s: &Setup, out: &Outcome) {
+    let limits = s.config.handshake_limits;
+    let got = out.result.as_ref().err();
+    match out.sent.parse_response(&s.input, &limits) {
+        Ok(Parsed::Complete(response, len)) => {
+            assert!(len <= s.input.len() && len <= limits.max_size);
+            assert_eq!(response.status(), 101);
+            assert_eq!(final_head(&s.input, &limits), Some((len, 101)));
+            assert_eq!(out.result.as_ref().map(|(r, _)| r), Ok(&response));
+            // It depends only on the head.
+            assert_eq!(
+                out.sent.parse_response(&s.input[..len], &limits),
+                Ok(Parsed::Complete(response, len))
+            );
+        }
+        Ok(Parsed::Partial) => {
+            assert!(s.input.len() < limits.max_size);
+            let end = match s.end {
+                End::Deadline => Error::Timeout,
+                End::Eof | End::EofWithLast => Error::ClosedDuringHandshake,
+            };
+            assert_eq!(got, Some(&end));
+        }
+        // A body that runs until the connection closes: complete only at
+        // EOF, whole (also when it fills `max_size` exactly), and never
+        // past `max_size` (the parser, which takes what it is given as the
+        // whole answer, reads the body up to the limit).
+        Err(Error::Rejected(rejection)) if close_delimited(&rejection) => {
+            let expected = if s.input.len() > limits.max_size {
+                Error::ResponseTooLarge {
+                    limit: limits.max_size,
+                }
+            } else {
+                let (head, status) = final_head(&s.input, &limits).expect("a complete head");
+                assert_eq!(status, rejection.status);
+                assert_eq!(rejection.body, &s.input[head..], "not the whole body");
+                match s.end {
+                    End::Deadline => Error::Timeout,
+                    End::Eof | End::EofWithLast => Error::Rejected(rejection),
+                }
+            };
+            assert_eq!(got, Some(&expected));
+        }
+        Err(error) => assert_eq!(got, Some(&error)),
+    }
+}
+
+/// Interim answers are skipped: an answer within `max_size` that starts
+/// with a complete interim head (read here with httparse) parses as the
+/// rest does.
+fn check_interim(s: &Setup, request: &ClientRequest) {
+    let limits = s.config.handshake_limits;
+    if s.input.len() >= limits.max_size {
+        return;
+    }
+    let Some((len, status)) = head(&s.input, &limits) else {
+        return;
+    };
+    if !interim(status) {
+        return;
+    }
+    let whole = request.parse_response(&s.input, &limits);
+    let rest = request.parse_response(&s.input[len..], &limits);
+    match (whole, rest) {
+        (Ok(Parsed::Complete(a, n)), Ok(Parsed::Complete(b, m))) => {
+            assert_eq!(a, b);
+            assert_eq!(n, m + len);
+        }
+        (whole, rest) => assert_eq!(whole, rest, "a {status} answer not skipped"),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let [flags, split, inject, bytes @ ..] = data else {
         return;
@@ -459,58 +714,14 @@ fuzz_target!(|data: &[u8]| {
     let whole = run(&s, false, Inject::None);
     check_request(&s, &whole);
     check_outcome(&s, &whole);
-
     // The machine's verdict is the parser's, for the request sent.
-    let limits = s.config.handshake_limits;
-    match whole.sent.parse_response(&s.input, &limits) {
-        Ok(Parsed::Complete(response, len)) => {
-            assert!(len <= s.input.len() && len <= limits.max_size);
-            assert_eq!(response.status(), 101);
-            assert_eq!(whole.result.as_ref().map(|(r, _)| r), Ok(&response));
-            // It depends only on the head.
-            assert_eq!(
-                whole.sent.parse_response(&s.input[..len], &limits),
-                Ok(Parsed::Complete(response, len))
-            );
-        }
-        Ok(Parsed::Partial) => {
-            assert!(s.input.len() < limits.max_size);
-            let end = if s.eof_at_end {
-                Error::ClosedDuringHandshake
-            } else {
-                Error::Timeout
-            };
-            assert_eq!(whole.result.as_ref().err(), Some(&end));
-        }
-        // A body that runs until the connection closes: complete only at
-        // EOF, and never past `max_size` (the parser, which takes what it is
-        // given as the whole answer, reads the body up to the limit).
-        Err(Error::Rejected(rejection)) if close_delimited(&rejection) => {
-            let too_large = Error::ResponseTooLarge {
-                limit: limits.max_size,
-            };
-            let expected = if s.input.len() > limits.max_size {
-                too_large.clone()
-            } else if s.eof_at_end {
-                Error::Rejected(rejection)
-            } else {
-                Error::Timeout
-            };
-            let got = whole.result.as_ref().err();
-            // Known src issue (fuzz/README.md): an answer of exactly
-            // `max_size` bytes is taken as too large before EOF can come,
-            // though one framed by `Content-Length` or chunked coding fits.
-            // Tolerated for that length only.
-            if s.input.len() != limits.max_size || got != Some(&too_large) {
-                assert_eq!(got, Some(&expected));
-            }
-        }
-        Err(error) => assert_eq!(whole.result.as_ref().err(), Some(&error)),
-    }
+    check_verdict(&s, &whole);
+    check_interim(&s, &whole.sent);
 
     // An offer naming an extension nothing here runs: `ClientHandshake`
     // refuses to send it, and the bare parser never lets an answer agree
     // to it.
+    let limits = s.config.handshake_limits;
     let wider = match &s.offer {
         Some(offer) => format!("{offer}, x-test; level=1"),
         None => "x-test; level=1".to_owned(),
@@ -537,19 +748,40 @@ fuzz_target!(|data: &[u8]| {
     check_outcome(&s, &chunked);
     assert_eq!(chunked, whole, "split {split} differs from whole");
 
-    if *inject != 0 {
-        let step = usize::from(inject & 0x3f);
-        let inject = if inject & 0x80 != 0 {
-            Inject::Eof(step)
-        } else if inject & 0x40 != 0 {
-            Inject::Finish(step)
-        } else {
-            Inject::Timeout(step)
-        };
-        let injected = run(&s, true, inject);
-        check_outcome(&s, &injected);
-        if !injected.interrupted {
-            assert_eq!(injected, chunked);
-        }
+    let inject = Inject::new(*inject);
+    if inject == Inject::None {
+        return;
     }
+    let injected = run(&s, true, inject);
+    check_outcome(&s, &injected);
+    let Some(cut) = &injected.cut else {
+        // The machine was done before the step.
+        assert_eq!(injected, chunked);
+        return;
+    };
+    // Up to the event, the run is the one left alone.
+    assert!(chunked.actions.starts_with(&injected.actions));
+    assert!(chunked.transmitted.starts_with(&injected.transmitted));
+    let expected = match inject {
+        Inject::None => unreachable!(),
+        // `finish()` before `Done`.
+        Inject::Finish(_) => Err(Error::Timeout),
+        // EOF marked first wins: the deadline changes nothing.
+        Inject::Timeout(_) if cut.eof => chunked.result,
+        Inject::Timeout(_) => Err(Error::Timeout),
+        Inject::Eof { .. } if cut.deadline => Err(Error::Timeout),
+        // Exactly what the bytes received so far and then EOF give.
+        Inject::Eof { .. } => {
+            let reference = Setup {
+                input: cut.received.clone(),
+                end: End::Eof,
+                ..s.clone()
+            };
+            let expected = run(&reference, false, Inject::None);
+            check_outcome(&reference, &expected);
+            check_verdict(&reference, &expected);
+            expected.result
+        }
+    };
+    assert_eq!(injected.result, expected, "after {cut:?}");
 });
