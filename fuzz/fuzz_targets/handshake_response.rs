@@ -107,7 +107,7 @@ const PROTOCOLS: [&str; 2] = ["chat", "superchat"];
 /// that outcome (body = the answer's bytes after the final head up to
 /// `max_size`) is counted as the `ResponseTooLarge` it should be; set it
 /// to `false` once `src/` is fixed.
-const TOLERATE_EOF_PAST_LIMIT: bool = true;
+const TOLERATE_EOF_PAST_LIMIT: bool = false;
 
 /// Offers of the caller's own: several permessage-deflate offers, one of
 /// them one the server cannot take (an unknown parameter).

@@ -317,9 +317,11 @@ impl ClientRequest {
     ///
     /// Any other status is read with its body, framed by `Content-Length` or
     /// chunked encoding (until then: [`Parsed::Partial`]), or, with neither,
-    /// taken as whatever bytes are present; it is then returned as
+    /// taken as whatever bytes are present (the body runs until the close,
+    /// so give the whole input); it is then returned as
     /// [`Error::Rejected`]. Head and body together are bounded by
-    /// `limits.max_size`.
+    /// `limits.max_size` ([`Error::ResponseTooLarge`] past it). Interim
+    /// 1xx answers before the final one are skipped.
     pub fn parse_response(&self, buf: &[u8], limits: &Limits) -> Result<Parsed<Response>, Error> {
         self.parse_response_until(buf, limits, true)
     }
@@ -384,6 +386,11 @@ impl ClientRequest {
             let too_large = Error::ResponseTooLarge {
                 limit: limits.max_size,
             };
+            // Head and body together stay within the limit, also a body
+            // that runs until the close (the window hides what is past it).
+            if close_delimited(status, &headers) && buf.len() > limits.max_size {
+                return Err(too_large);
+            }
             let Some(body) = read_body(status, &headers, &window[len..], room, at_eof)
                 .map_err(|e| e.unwrap_or(too_large))?
             else {
@@ -1178,11 +1185,16 @@ mod tests {
         assert!(r.body.is_empty());
         let r = rejection(&req, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         assert_eq!(r.body, b"ok");
-        // The window is bounded, so is the body.
+        // Head and body are bounded together: past the limit the answer
+        // is too large, never a silently cut body; up to it, whole.
         let mut long = b"HTTP/1.1 500 E\r\n\r\n".to_vec();
         long.resize(20_000, b'z');
-        let r = rejection(&req, &long);
-        assert_eq!(r.body.len(), 8192 - 18);
+        assert_eq!(
+            parse(&req, &long),
+            Err(Error::ResponseTooLarge { limit: 8192 })
+        );
+        long.truncate(8192);
+        assert_eq!(rejection(&req, &long).body.len(), 8192 - 18);
     }
 
     #[test]

@@ -394,6 +394,15 @@ mod tests {
                     hs.finish(),
                     Err(Error::ResponseTooLarge { limit: 64 })
                 ));
+                // The same when EOF comes before the bytes were looked at.
+                let mut hs = started(ClientRequest::new("ws://a/").unwrap(), config.clone());
+                hs.recv(&input);
+                hs.recv_eof();
+                assert_eq!(hs.poll_action(), ClientAction::Done);
+                assert!(matches!(
+                    hs.finish(),
+                    Err(Error::ResponseTooLarge { limit: 64 })
+                ));
             }
         }
     }
