@@ -92,6 +92,7 @@ impl Shutdown {
         ShutdownGuard {
             shared: self.shared.clone(),
             id,
+            registered: None,
         }
     }
 
@@ -165,6 +166,9 @@ impl Shutdown {
 pub struct ShutdownGuard {
     shared: Arc<Shared>,
     id: u64,
+    /// The waker last left with the switch: polling again from the same
+    /// task costs one atomic load, no lock (it runs on every `recv`).
+    registered: Option<Waker>,
 }
 
 impl ShutdownGuard {
@@ -181,21 +185,27 @@ impl ShutdownGuard {
 
     /// Ready with the reason once the switch is thrown; otherwise wakes the
     /// task when it is.
-    pub fn poll_signaled(&self, cx: &mut Context<'_>) -> Poll<String> {
+    pub fn poll_signaled(&mut self, cx: &mut Context<'_>) -> Poll<String> {
+        let known = self
+            .registered
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()));
+        if known && !self.is_signaled() {
+            return Poll::Pending;
+        }
         let mut state = self.shared.lock();
         if self.is_signaled() {
             return Poll::Ready(state.reason.clone());
         }
         if let Some(slot) = state.guards.get_mut(&self.id) {
-            if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *slot = Some(cx.waker().clone());
-            }
+            *slot = Some(cx.waker().clone());
+            self.registered = Some(cx.waker().clone());
         }
         Poll::Pending
     }
 
     /// Waits until the switch is thrown; gives the reason. Cancel-safe.
-    pub async fn signaled(&self) -> String {
+    pub async fn signaled(&mut self) -> String {
         std::future::poll_fn(|cx| self.poll_signaled(cx)).await
     }
 }
@@ -233,7 +243,7 @@ mod tests {
     #[test]
     fn guards_hear_the_signal_and_the_wait_sees_them_go() {
         let shutdown = Shutdown::new();
-        let a = shutdown.guard();
+        let mut a = shutdown.guard();
         let b = shutdown.guard();
         assert_eq!(shutdown.open(), 2);
         assert!(!a.is_signaled() && a.reason().is_none());

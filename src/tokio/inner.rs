@@ -218,7 +218,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         if !self.conn.state().is_open() {
             return;
         }
-        if let Some(Poll::Ready(reason)) = self.shutdown.as_ref().map(|g| g.poll_signaled(cx)) {
+        if let Some(Poll::Ready(reason)) = self.shutdown.as_mut().map(|g| g.poll_signaled(cx)) {
             let _ = self.conn.close(crate::CloseCode::GOING_AWAY, &reason);
         }
     }
