@@ -33,7 +33,7 @@
 //!                 Ok::<_, rfc6455::StreamError>(())
 //!             });
 //!         }
-//!         _ = tokio::signal::ctrl_c() => break,
+//!         _ = tokio::signal::ctrl_c() => break, // or SIGTERM: tokio::signal::unix
 //!     }
 //! }
 //! shutdown.signal("server restarting");
@@ -68,8 +68,8 @@ struct State {
     reason: String,
     /// Live guards, with the waker of the task polling each, if any.
     guards: HashMap<u64, Option<Waker>>,
-    /// The task in [`Shutdown::wait_async`], if any.
-    waiter: Option<Waker>,
+    /// The tasks in [`Shutdown::wait_async`].
+    waiters: Vec<Waker>,
 }
 
 impl Shared {
@@ -85,7 +85,9 @@ impl Shutdown {
     }
 
     /// A guard for one connection; the connection counts as open until the
-    /// guard is dropped (with the connection that holds it).
+    /// guard is dropped (with the connection that holds it). A guard taken
+    /// after [`signal`](Shutdown::signal) makes its connection close with
+    /// 1001 at once.
     pub fn guard(&self) -> ShutdownGuard {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         self.shared.lock().guards.insert(id, None);
@@ -152,7 +154,9 @@ impl Shutdown {
             if state.guards.is_empty() {
                 return Poll::Ready(());
             }
-            state.waiter = Some(cx.waker().clone());
+            if !state.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                state.waiters.push(cx.waker().clone());
+            }
             Poll::Pending
         });
         let _ = tokio::time::timeout(timeout, drained).await;
@@ -212,16 +216,16 @@ impl ShutdownGuard {
 
 impl Drop for ShutdownGuard {
     fn drop(&mut self) {
-        let waiter = {
+        let waiters = {
             let mut state = self.shared.lock();
             state.guards.remove(&self.id);
             if !state.guards.is_empty() {
                 return;
             }
-            state.waiter.take()
+            std::mem::take(&mut state.waiters)
         };
         self.shared.drained.notify_all();
-        if let Some(waker) = waiter {
+        for waker in waiters {
             waker.wake();
         }
     }

@@ -131,9 +131,19 @@ fn close_timeout_fails_a_silent_peer() {
     let mut client = Connection::new(Role::Client, config);
     client.handle_timeout(t0);
     client.close(CloseCode::NORMAL, "").unwrap();
-    // Armed from the last reported time.
+    // Armed at the next report, from that time, not from the last one
+    // (which may be long past on an idle connection): until then the
+    // connection asks to be told the time at once.
+    assert_eq!(client.poll_timeout(), Some(t0));
+    let t1 = t0 + Duration::from_secs(60);
+    client.handle_timeout(t1);
+    assert_eq!(
+        client.poll_event(),
+        Ok(None),
+        "not expired by the idle minute"
+    );
     let deadline = client.poll_timeout().expect("close timer armed");
-    assert_eq!(deadline, t0 + Duration::from_secs(2));
+    assert_eq!(deadline, t1 + Duration::from_secs(2));
     client.handle_timeout(deadline - Duration::from_millis(1));
     assert_eq!(client.poll_event(), Ok(None));
     client.handle_timeout(deadline);

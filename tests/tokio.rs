@@ -441,3 +441,48 @@ async fn a_transport_shutdown_that_never_completes_is_bounded_by_the_close_timeo
     drop(server);
     peer.await.unwrap();
 }
+
+#[tokio::test]
+async fn the_close_timeout_counts_from_the_close_not_from_the_last_wake_up() {
+    // An idle connection without keepalive last saw the time long before
+    // it closes: the timeout must still give the peer its full time.
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    let config = Config::default().close_timeout(Duration::from_millis(500));
+    let mut server = WebSocketStream::from_raw(a, rfc6455::Role::Server, config.clone(), b"");
+    let mut client = WebSocketStream::from_raw(b, rfc6455::Role::Client, config, b"");
+    client.send("once").await.unwrap();
+    assert!(server.recv().await.is_ok());
+    tokio::time::sleep(Duration::from_millis(800)).await; // idle, longer than the timeout
+    server.close(CloseCode::NORMAL, "bye").await.unwrap();
+    let peer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await; // a slow but live peer
+        while client.recv().await.is_ok() {}
+    });
+    let event = timeout(LIMIT, server.recv()).await.unwrap();
+    assert!(matches!(event, Ok(Event::Close(_))), "{event:?}");
+    peer.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_shutdown_close_to_a_silent_peer_is_bounded_by_the_close_timeout() {
+    let (a, _b) = tokio::io::duplex(64 * 1024); // the peer never answers
+    let config = Config::default().close_timeout(Duration::from_millis(300));
+    let mut server = WebSocketStream::from_raw(a, rfc6455::Role::Server, config, b"");
+    let shutdown = rfc6455::Shutdown::new();
+    server.set_shutdown(shutdown.guard());
+    let started = Instant::now();
+    let waiting = tokio::spawn(async move { timeout(LIMIT, server.recv()).await.unwrap() });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    shutdown.signal("restarting");
+    let result = waiting.await.unwrap();
+    assert!(
+        matches!(result, Err(StreamError::Protocol(Error::CloseTimeout))),
+        "{result:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(shutdown.wait_async(Duration::from_secs(1)).await, 0);
+}

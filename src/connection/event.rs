@@ -16,7 +16,10 @@ pub enum Event {
     /// A pong.
     Pong(Bytes),
     /// The peer's close frame (`None` if it carried no status code). Our
-    /// reply, if one was owed, is already queued. This is the last event.
+    /// reply, if one was owed, is already queued; the adapters have written
+    /// it (and, as a client, waited for the server's end) before they
+    /// return this, so the stream may be dropped then. This is the last
+    /// event.
     Close(Option<CloseFrame>),
 }
 

@@ -326,7 +326,9 @@ impl Connection {
             initiated_locally: error != Error::AbnormalClosure,
         });
         // A peer that is gone or silent has nothing left to say.
-        let linger = !self.eof && !matches!(error, Error::AbnormalClosure | Error::CloseTimeout);
+        let linger = !self.eof
+            && self.config.max_linger_bytes > 0
+            && !matches!(error, Error::AbnormalClosure | Error::CloseTimeout);
         self.transport = if linger {
             Transport::Linger {
                 budget: self.config.max_linger_bytes,

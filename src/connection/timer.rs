@@ -62,12 +62,14 @@ impl Timers {
     }
 
     /// Starts the close timer (once); keepalive stops.
+    ///
+    /// It is armed at the next tick, from that tick's time: the last time
+    /// reported may be long past (an idle connection without keepalive
+    /// waits without a deadline), and counting from it would make the
+    /// timeout expire at once.
     pub(crate) fn start_close(&mut self) {
         if self.close_deadline.is_none() {
             self.close_requested = true;
-            if let Some(now) = self.now {
-                self.close_deadline = Some(now + self.close_timeout);
-            }
         }
         self.ping_interval = None;
         self.pong_deadline = None;
@@ -82,6 +84,13 @@ impl Timers {
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        // A close timer waiting to be armed: tick now (the last time known,
+        // already past) so that it is.
+        if self.close_requested && self.close_deadline.is_none() {
+            if let Some(now) = self.now {
+                return Some(now);
+            }
+        }
         let keepalive = match (self.pong_deadline, self.ping_interval, self.last_heard) {
             (Some(deadline), _, _) => Some(deadline),
             (None, Some(interval), Some(heard)) => Some(heard + interval),

@@ -131,8 +131,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             }
             // Timers first: a timeout may have failed the connection, and
             // `poll_event` below reports that.
-            let fired = self.poll_timers(cx);
+            // A shutdown's close first, so that its timer is armed below.
             self.poll_shutdown_signal(cx);
+            let fired = self.poll_timers(cx);
             if self.ending.is_some() {
                 // Lingering: the connection drops what arrived.
                 let _ = self.conn.poll_event();
@@ -165,7 +166,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 if self.ending.is_none() {
                     return Poll::Ready(Err(e.into()));
                 }
-                self.conn.recv_eof(); // ending anyway; the transport is gone
+                // Ending anyway, and the transport is gone: nothing left to
+                // write, wait for or read.
+                return Poll::Ready(self.finish());
             }
             if self.conn.should_shutdown() && !self.write_shut {
                 ready!(self.poll_shutdown_bounded(cx));

@@ -4,8 +4,10 @@
 //! connection is lost (the transport fails, the peer goes silent past the
 //! keepalive, or the server closes it), waits a [`Backoff`] delay and
 //! connects again, for as long as it takes or up to
-//! [`Builder::max_attempts`] attempts in a row. Only a close that we asked
-//! for with [`ReconnectingClient::close`] ends it.
+//! [`Builder::max_attempts`] failed attempts in a row. It ends on a close we
+//! asked for ([`ReconnectingClient::close`]), on a server close code its
+//! [`Retry`] policy says not to come back after (1008 by default), or after
+//! `max_attempts`.
 //!
 //! The waits grow until a connection has stayed up for
 //! [`Builder::healthy_after`] (10 s by default): a server that accepts and
@@ -525,7 +527,10 @@ impl From<StreamError> for ReconnectError {
 pub enum Retry {
     /// The server is going away on purpose (1001 Going Away, 1012 Service
     /// Restart): reconnect after the first backoff wait, jittered so that
-    /// a restart's clients do not all come back at once.
+    /// a restart's clients do not all come back at once. Once per outage:
+    /// a server that keeps closing short-lived connections this way sees
+    /// the waits grow again, and each such connection counts toward
+    /// [`Builder::max_attempts`].
     Soon,
     /// Reconnect after the backoff wait, which grows until a connection
     /// has stayed up for [`Builder::healthy_after`] (1013 Try Again Later
@@ -645,9 +650,10 @@ impl Builder {
         self
     }
 
-    /// Gives up after this many failed attempts in a row (at least 1); the
-    /// count starts again after every successful connection. Default: never
-    /// give up.
+    /// Gives up after this many failed attempts in a row (at least 1). A
+    /// connection that ends before [`healthy_after`](Builder::healthy_after)
+    /// counts as a failed attempt too, so the count starts again only after
+    /// a connection that stayed up. Default: never give up.
     ///
     /// ```no_run
     /// use rfc6455::tokio::reconnect::ReconnectingClient;
@@ -1221,16 +1227,20 @@ impl ReconnectingClient {
             self.pending = Some(ReconnectError::Refused { code });
             return;
         }
-        let try_later = code == Some(CloseCode::TRY_AGAIN_LATER);
-        if lived >= self.settings.healthy_after && !try_later {
+        if lived >= self.settings.healthy_after {
+            // It was up: not a failed attempt. Told to try later, keep
+            // waiting longer all the same.
             self.failures = 0;
-            self.waits = 0;
+            if code != Some(CloseCode::TRY_AGAIN_LATER) {
+                self.waits = 0;
+            }
             self.schedule();
             return;
         }
-        // Short-lived counts as a failed attempt; a server going away on
-        // purpose still gets us back after the first wait.
-        if retry == Retry::Soon {
+        // Short-lived counts as a failed attempt. A server going away on
+        // purpose gets us back after the first wait, once per outage: the
+        // waits grow again if it keeps doing so.
+        if retry == Retry::Soon && self.failures == 0 {
             self.waits = 0;
         }
         if let Err(e) = self.failed(why) {
