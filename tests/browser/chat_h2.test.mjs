@@ -34,6 +34,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import tls from "node:tls";
 import { chromium } from "playwright-core";
+import { assert, check as runCheck, results, withTimeout } from "./checks.mjs";
 
 const CHAT_BIN = process.env.CHAT_BIN;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
@@ -53,41 +54,8 @@ if (!CHAT_BIN) {
   process.exit(2);
 }
 
-const results = { passed: 0, failed: 0 };
-let stopped = false;
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Runs one named check; after a failure the later ones (which build on
- * it) are counted as failed without running. */
-async function check(name, body) {
-  if (stopped) {
-    results.failed++;
-    console.log(`not ok - ${name} (not run: an earlier check failed)`);
-    return;
-  }
-  const started = Date.now();
-  try {
-    await withTimeout(body(), CHECK, name);
-    results.passed++;
-    console.log(`ok - ${name} (${Date.now() - started} ms)`);
-  } catch (error) {
-    results.failed++;
-    stopped = true;
-    console.log(`not ok - ${name}`);
-    console.log(String(error && error.stack ? error.stack : error).replace(/^/gm, "  # "));
-  }
-}
-
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
+/** A named check with this file's time limit. */
+const check = (name, body) => runCheck(name, CHECK, body);
 
 // ---- the server ------------------------------------------------------------
 
