@@ -37,20 +37,20 @@ START_TIMEOUT=30 # seconds for the server to print its URL
 # --- dependencies ------------------------------------------------------------
 
 require_timeout_and_cargo
-command -v openssl >/dev/null 2>&1 || missing "openssl (for the HTTPS test's certificate)"
-
-if [[ ! -x "$CHROMIUM" ]]; then
-    if [[ "$CHROMIUM" == /usr/bin/chromium ]] && command -v apt-get >/dev/null 2>&1 &&
-        [[ "$(id -u)" == 0 ]]; then
-        log "installing Debian's chromium (apt-get)"
-        export DEBIAN_FRONTEND=noninteractive
-        bounded "$APT_TIMEOUT" apt-get update -q >/dev/null ||
-            missing "apt-get update failed, so chromium cannot be installed"
-        bounded "$APT_TIMEOUT" apt-get install -y -q --no-install-recommends chromium >/dev/null ||
-            missing "apt-get install chromium failed"
-    fi
-    [[ -x "$CHROMIUM" ]] || missing "chromium at $CHROMIUM (apt-get install chromium)"
+# Debian's chromium, and openssl for the HTTPS test's certificate.
+PACKAGES=()
+[[ -x "$CHROMIUM" || "$CHROMIUM" != /usr/bin/chromium ]] || PACKAGES+=(chromium)
+command -v openssl >/dev/null 2>&1 || PACKAGES+=(openssl)
+if ((${#PACKAGES[@]})) && command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
+    log "installing ${PACKAGES[*]} (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    bounded "$APT_TIMEOUT" apt-get update -q >/dev/null ||
+        missing "apt-get update failed, so ${PACKAGES[*]} cannot be installed"
+    bounded "$APT_TIMEOUT" apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >/dev/null ||
+        missing "apt-get install ${PACKAGES[*]} failed"
 fi
+[[ -x "$CHROMIUM" ]] || missing "chromium at $CHROMIUM (apt-get install chromium)"
+command -v openssl >/dev/null 2>&1 || missing "openssl (for the HTTPS test's certificate)"
 log "$("$CHROMIUM" --version 2>/dev/null || echo "chromium at $CHROMIUM")"
 
 require_node
