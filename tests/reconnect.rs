@@ -458,15 +458,7 @@ async fn short_lived_connections_count_toward_max_attempts() {
         .backoff(fast_backoff())
         .max_attempts(3)
         .build();
-    let gave_up = timeout(LIMIT, async {
-        loop {
-            if let Err(e) = client.recv().await {
-                return e;
-            }
-        }
-    })
-    .await
-    .unwrap();
+    let gave_up = timeout(LIMIT, first_error(&mut client)).await.unwrap();
     assert!(
         matches!(gave_up, ReconnectError::GaveUp { attempts: 3, .. }),
         "{gave_up}"
@@ -486,14 +478,7 @@ async fn a_healthy_connection_starts_the_backoff_over() {
         .healthy_after(ms(100))
         .max_attempts(2)
         .build();
-    let result = timeout(Duration::from_millis(1200), async {
-        loop {
-            if let Err(e) = client.recv().await {
-                return e;
-            }
-        }
-    })
-    .await;
+    let result = timeout(Duration::from_millis(1200), first_error(&mut client)).await;
     assert!(
         result.is_err(),
         "gave up: {:?}",
@@ -513,14 +498,7 @@ async fn a_healthy_connection_starts_the_backoff_over() {
         .max_attempts(2)
         .build();
     let history = record(client.watch());
-    let result = timeout(Duration::from_millis(1500), async {
-        loop {
-            if let Err(e) = client.recv().await {
-                return e;
-            }
-        }
-    })
-    .await;
+    let result = timeout(Duration::from_millis(1500), first_error(&mut client)).await;
     assert!(
         result.is_err(),
         "gave up: {:?}",
@@ -529,6 +507,16 @@ async fn a_healthy_connection_starts_the_backoff_over() {
     let waits = waits_of(&history);
     assert!(waits.len() >= 3, "{waits:?}");
     assert!(waits.windows(2).all(|w| w[1] > w[0]), "growing: {waits:?}");
+}
+
+/// Receives until the client reports an error (it gave up, or was told to
+/// stop), and gives that error.
+async fn first_error(client: &mut ReconnectingClient) -> ReconnectError {
+    loop {
+        if let Err(e) = client.recv().await {
+            return e;
+        }
+    }
 }
 
 /// The waits a client announced, in order.
@@ -613,15 +601,7 @@ async fn going_away_and_restart_come_back_after_the_first_wait_once() {
             .max_attempts(6)
             .build();
         let history = record(client.watch());
-        let ended = timeout(LIMIT, async {
-            loop {
-                if let Err(e) = client.recv().await {
-                    return e;
-                }
-            }
-        })
-        .await
-        .unwrap();
+        let ended = timeout(LIMIT, first_error(&mut client)).await.unwrap();
         assert!(
             matches!(ended, ReconnectError::GaveUp { attempts: 6, .. }),
             "{ended}"
