@@ -130,6 +130,8 @@ mod error;
 mod extensions;
 pub mod frame;
 pub mod handshake;
+#[cfg(feature = "tokio")]
+pub mod hub;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod parsed;
@@ -146,7 +148,8 @@ pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 pub use connection::{
-    CloseStatus, Config, Connection, Event, Message, MessageKind, Outgoing, Role, State,
+    CloseStatus, Config, Connection, Event, Message, MessageKind, Outgoing, PreparedMessage, Role,
+    State,
 };
 pub use error::{Error, ProtocolError, SendError};
 pub use extensions::Extensions;

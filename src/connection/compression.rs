@@ -4,12 +4,14 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::Role;
+use super::{PreparedMessage, Role};
 use crate::{Config, Error, Extensions};
 
 #[cfg(feature = "deflate")]
 mod imp {
     use super::*;
+    use std::cell::RefCell;
+
     use crate::deflate::{Compressor, Decompressor, DeflateError};
 
     /// Inflates the compressed messages the peer sends. Boxed, like the
@@ -23,6 +25,11 @@ mod imp {
     pub(crate) struct Deflater {
         compressor: Box<Compressor>,
         min_size: usize,
+        level: u32,
+        /// Our window bits when we compress every message on its own (no
+        /// context takeover on our side): prepared messages can then share
+        /// one compressed frame.
+        shared_window: Option<u8>,
     }
 
     fn map(e: DeflateError) -> Error {
@@ -65,6 +72,52 @@ mod imp {
         }
     }
 
+    impl Deflater {
+        /// The frame to queue for `message`: shared by every connection
+        /// with the same window when we have no context takeover; `None`
+        /// when this connection must compress it against its own context.
+        pub(crate) fn prepared_frame<'a>(
+            &mut self,
+            message: &'a PreparedMessage,
+        ) -> Option<&'a Bytes> {
+            let bits = self.shared_window?;
+            if message.len() < self.min_size {
+                return Some(message.frame());
+            }
+            let level = self.level;
+            Some(message.compressed_frame(bits, |payload| {
+                compress_without_context(bits, level, payload)
+            }))
+        }
+    }
+
+    thread_local! {
+        /// Context-free compressors by (window bits, level), shared by every
+        /// prepared message compressed on this thread: zlib's state is
+        /// about 300 KiB, too much to build per message.
+        static SHARED: RefCell<Vec<(u8, u32, Compressor)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// `payload` compressed on its own, as a connection without context
+    /// takeover would.
+    fn compress_without_context(bits: u8, level: u32, payload: &[u8]) -> Bytes {
+        SHARED.with_borrow_mut(|shared| {
+            let at = match shared
+                .iter()
+                .position(|(b, l, _)| (*b, *l) == (bits, level))
+            {
+                Some(at) => at,
+                None => {
+                    shared.push((bits, level, Compressor::new(bits, true, level)));
+                    shared.len() - 1
+                }
+            };
+            let mut out = BytesMut::with_capacity(payload.len() / 2 + 16);
+            shared[at].2.compress(payload, &mut out);
+            out.freeze()
+        })
+    }
+
     pub(crate) fn build(
         role: Role,
         config: &Config,
@@ -79,9 +132,14 @@ mod imp {
         let deflate = config.deflate.as_ref().unwrap_or(&default);
         let is_server = role == Role::Server;
         let inflater = Inflater(Box::new(params.decompressor(is_server)));
+        let ours = params.for_role(is_server);
         let deflater = Deflater {
             compressor: Box::new(params.compressor(is_server, deflate.compression_level)),
             min_size: deflate.min_compress_size,
+            level: deflate.compression_level,
+            shared_window: ours
+                .compress_no_context_takeover
+                .then_some(ours.compress_window_bits),
         };
         (Some(inflater), Some(deflater))
     }
@@ -116,6 +174,10 @@ mod imp {
 
     impl Deflater {
         pub(crate) fn deflate(&mut self, _: &[u8]) -> Option<Bytes> {
+            match *self {}
+        }
+
+        pub(crate) fn prepared_frame<'a>(&mut self, _: &'a PreparedMessage) -> Option<&'a Bytes> {
             match *self {}
         }
     }

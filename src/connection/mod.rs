@@ -4,6 +4,7 @@ mod compression;
 mod config;
 mod event;
 mod outgoing;
+mod prepared;
 mod recv;
 mod state;
 mod timer;
@@ -15,6 +16,7 @@ use bytes::{Bytes, BytesMut};
 pub use config::{Config, Role};
 pub use event::{Event, Message, MessageKind};
 pub use outgoing::Outgoing;
+pub use prepared::PreparedMessage;
 pub use state::{CloseStatus, State};
 
 use crate::close::{CloseFrameError, MAX_REASON_LEN};
@@ -366,6 +368,37 @@ impl Connection {
         }
         let mask = self.mask_key();
         self.outgoing.push_frame(header, payload, mask);
+        Ok(())
+    }
+
+    /// Queues a message framed once for many connections (broadcast; see
+    /// [`PreparedMessage`]). A server queues the shared frame, or the
+    /// shared compressed frame when permessage-deflate runs without context
+    /// takeover on its side; a server with context takeover compresses it
+    /// for this connection, and a client masks it with a fresh key
+    /// (RFC 6455 §5.3), as [`send`](Connection::send) does.
+    ///
+    /// Fails like [`send`](Connection::send): [`SendError::Closed`] once
+    /// closing, [`SendError::FragmentedMessageInProgress`] in the middle of
+    /// a fragmented message, [`SendError::QueueFull`] past
+    /// [`Config::max_send_queue`].
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), SendError> {
+        if self.role == Role::Client {
+            return self.send(message.message());
+        }
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(SendError::FragmentedMessageInProgress);
+        }
+        self.check_queue(message.len())?;
+        let frame = match self.deflater.as_mut() {
+            None => message.frame(),
+            Some(deflater) => match deflater.prepared_frame(message) {
+                Some(shared) => shared,
+                None => return self.send(message.message()),
+            },
+        };
+        self.outgoing.push_encoded_frame(frame);
         Ok(())
     }
 

@@ -80,6 +80,20 @@ impl Outgoing {
         }
     }
 
+    /// Queues a frame encoded elsewhere (a prepared message): a small one is
+    /// copied into the coalescing buffer, to leave in the same write as its
+    /// neighbours; a large one is queued by reference, shared with every
+    /// other connection sending it.
+    pub(crate) fn push_encoded_frame(&mut self, frame: &Bytes) {
+        if frame.len() >= COPY_THRESHOLD {
+            self.seal_tail();
+            self.segments.push_back(frame.clone());
+            self.len += frame.len();
+        } else {
+            self.push_encoded(frame);
+        }
+    }
+
     /// Queues a pong (payload at most 125 bytes) now, or holds it,
     /// replacing an older held one, while the queue is long.
     pub(crate) fn push_pong(&mut self, payload: Bytes, mask: Option<[u8; 4]>) {

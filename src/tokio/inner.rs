@@ -16,7 +16,8 @@ use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 
-use crate::{CloseFrame, Connection, Error, Event, Message, StreamError};
+use crate::hub::{Drained, Inbox, Subscriber};
+use crate::{CloseFrame, Connection, Error, Event, Message, SendError, StreamError};
 
 /// How many queued segments one vectored write takes.
 const MAX_IOVECS: usize = 32;
@@ -60,6 +61,33 @@ pub(crate) struct Inner<S> {
     /// close replies), but a stream keeps a single write waker, so writes
     /// register a waker that wakes every waiting half.
     write_wakers: Option<Arc<WriteWakers>>,
+    /// The hub subscriber whose queue this stream writes.
+    attached: Option<Attachment>,
+}
+
+/// What [`Inner::poll_deliveries`] left to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Deliveries {
+    /// Nothing waits, or nothing can be taken now; a new message wakes us.
+    Done,
+    /// The high-water mark stopped it with more waiting.
+    More,
+    /// The hub dropped the subscriber: its close was just queued.
+    Closed,
+}
+
+/// A subscriber's queue attached to a stream; leaves the hub when the
+/// stream ends or is dropped.
+#[derive(Debug)]
+struct Attachment(Arc<Inbox>);
+
+impl Drop for Attachment {
+    fn drop(&mut self) {
+        self.0.close();
+        if let Some(hub) = self.0.hub.upgrade() {
+            hub.leave_all(&self.0);
+        }
+    }
 }
 
 /// The write wakers of a split stream's halves, woken together.
@@ -111,6 +139,54 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             shutdown: None,
             shutdown_timer: None,
             write_wakers: None,
+            attached: None,
+        }
+    }
+
+    /// Writes what the hub queues for `subscriber` from now on.
+    pub(crate) fn attach(&mut self, subscriber: &Subscriber) {
+        self.attached = Some(Attachment(subscriber.inbox().clone()));
+    }
+
+    /// Moves messages the hub queued into the connection, up to the
+    /// high-water mark. A subscriber the hub dropped as too slow is closed
+    /// with 1008.
+    fn poll_deliveries(&mut self, cx: &mut Context<'_>) -> Deliveries {
+        let Some(Attachment(inbox)) = &self.attached else {
+            return Deliveries::Done;
+        };
+        if !self.conn.state().is_open() {
+            return Deliveries::Done;
+        }
+        let conn = &mut self.conn;
+        let high_water = conn.config().send_high_water;
+        let mut blocked = false;
+        let drained = inbox.drain(cx.waker(), |message| {
+            if conn.buffered_amount() > high_water {
+                blocked = true;
+                return false;
+            }
+            match conn.send_prepared(message) {
+                Ok(()) => true,
+                Err(SendError::QueueFull { .. }) => {
+                    blocked = true;
+                    false
+                }
+                // A fragmented message is being sent: deliveries wait for
+                // its end.
+                Err(_) => false,
+            }
+        });
+        match drained {
+            Drained::More if blocked => Deliveries::More,
+            Drained::Empty | Drained::More => Deliveries::Done,
+            Drained::Evicted => {
+                let _ = self.conn.close(
+                    crate::CloseCode::POLICY_VIOLATION,
+                    "too slow: messages were not read in time",
+                );
+                Deliveries::Closed
+            }
         }
     }
 
@@ -162,13 +238,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             if fired {
                 continue; // re-arm the timer for the next deadline
             }
-            if let Poll::Ready(Err(e)) = self.poll_write_queued(cx, side) {
-                if self.ending.is_none() {
-                    return Poll::Ready(Err(e.into()));
-                }
+            let deliveries = self.poll_deliveries(cx);
+            if deliveries == Deliveries::Closed {
+                continue; // arms the close timer
+            }
+            match self.poll_write_queued(cx, side) {
+                // All written: take more.
+                Poll::Ready(Ok(())) if deliveries == Deliveries::More => continue,
+                Poll::Ready(Err(e)) if self.ending.is_none() => return Poll::Ready(Err(e.into())),
                 // Ending anyway, and the transport is gone: nothing left to
                 // write, wait for or read.
-                return Poll::Ready(self.finish());
+                Poll::Ready(Err(_)) => return Poll::Ready(self.finish()),
+                _ => {}
             }
             if self.conn.should_shutdown() && !self.write_shut {
                 ready!(self.poll_shutdown_bounded(cx));
@@ -229,6 +310,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     fn finish(&mut self) -> Result<Event, StreamError> {
         self.finished = true;
         self.timer = None;
+        self.attached = None; // leaves the hub
         match self.ending.take() {
             Some(Ending::Closed(frame)) => Ok(Event::Close(frame)),
             Some(Ending::Failed(e)) => Err(e.into()),

@@ -139,6 +139,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         self.inner.shutdown = Some(guard);
     }
 
+    /// Writes what a [hub](crate::hub) queues for `subscriber`, from now
+    /// on, while [`recv`](Self::recv) (or, once split, the reader's `recv`)
+    /// is polled: the loop that answers pings also delivers broadcasts, in
+    /// the order they were published, up to
+    /// [`Config::send_high_water`](crate::Config::send_high_water) of
+    /// unwritten bytes at a time. If the hub drops the subscriber as too
+    /// slow, the connection closes with 1008 (Policy Violation). When the
+    /// connection ends, the subscriber leaves every topic.
+    ///
+    /// A stream writes for one subscriber; attaching another replaces it.
+    /// Deliveries wait while a fragmented message is being sent.
+    pub fn attach(&mut self, subscriber: &crate::hub::Subscriber) {
+        self.inner.attach(subscriber);
+    }
+
     /// Writes every queued byte.
     pub async fn flush(&mut self) -> Result<(), StreamError> {
         poll_fn(|cx| self.inner.poll_flush(cx, Side::Reader)).await
