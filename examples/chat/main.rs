@@ -42,8 +42,15 @@
 //!   each (`axum::serve` has no such setting).
 //! - Compression: with the `deflate` feature, the permessage-deflate every
 //!   browser offers is accepted.
-//! - Broadcasts are serialised once and the same buffer is queued for
-//!   every member.
+//! - Rooms are topics of an `rfc6455::hub::Hub`: each broadcast is
+//!   serialised, framed and (with deflate) compressed once for every
+//!   member, and each connection's own `recv` loop writes what its rooms
+//!   send it.
+//! - `--redis redis://HOST:PORT`: rooms span every instance pointed at the
+//!   same Redis (pub/sub; see `redis_bus.rs`). Losing Redis is logged and
+//!   retried with backoff; rooms keep working on each instance meanwhile.
+//!   `GET /healthz` says `{"connections":N,"redis":"up"}` (or `"down"`,
+//!   `"off"`), for a load balancer's health check.
 //! - Disconnects leave the room and tell the others; Ctrl-C or SIGTERM
 //!   closes every WebSocket with 1001 and exits.
 //!
@@ -52,6 +59,7 @@
 //! would.
 
 mod protocol;
+mod redis_bus;
 mod room;
 mod session;
 
@@ -73,36 +81,44 @@ use hyper_util::server::conn::auto::Builder;
 use hyper_util::service::TowerToHyperService;
 use rfc6455::axum::WebSocketUpgrade;
 use rfc6455::handshake::Refusal;
+use rfc6455::hub::{Hub, HubConfig};
 use rfc6455::tls::rustls;
-use rfc6455::Config;
+use rfc6455::{Config, Shutdown};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::room::Hub;
+use crate::redis_bus::RedisBus;
+use crate::room::Chat as Rooms;
 
 const PAGE: &str = include_str!("index.html");
 /// The largest message a client may send.
 const MAX_MESSAGE: usize = 64 * 1024;
 /// Messages waiting for one slow client before it is dropped.
 const QUEUE: usize = 256;
+/// Bytes waiting for one slow client before it is dropped.
+const QUEUE_BYTES: usize = 256 * 1024;
 /// Time allowed for a TLS handshake, and for an HTTP/1.1 request head.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-const USAGE: &str = "usage: chat [ADDR] [--tls CERT.pem KEY.pem] [--admin]
+const USAGE: &str = "usage: chat [ADDR] [--tls CERT.pem KEY.pem] [--redis URL] [--admin]
   ADDR              where to listen (default 127.0.0.1:8080; port 0: any free port)
   --tls CERT KEY    serve HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate chain and key
+  --redis URL       share rooms with every instance using this Redis (redis://HOST:PORT)
   --admin           test only: GET /admin/cut?name=NAME cuts that user's connection";
 
 struct Args {
     addr: String,
     tls: Option<(PathBuf, PathBuf)>,
+    redis: Option<String>,
     admin: bool,
 }
 
 /// The handlers' state.
 #[derive(Clone)]
 struct Chat {
-    hub: Arc<Hub>,
+    rooms: Arc<Rooms>,
+    redis: Option<Arc<RedisBus>>,
+    shutdown: Shutdown,
     config: Config,
 }
 
@@ -133,6 +149,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
     let mut parsed = Args {
         addr: "127.0.0.1:8080".into(),
         tls: None,
+        redis: None,
         admin: false,
     };
     let mut addr = None;
@@ -140,6 +157,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
             "--admin" => parsed.admin = true,
+            "--redis" => match args.next() {
+                Some(url) if !url.starts_with("--") => parsed.redis = Some(url),
+                _ => return Err("--redis needs a URL: redis://HOST:PORT".into()),
+            },
             "--tls" => match (args.next(), args.next()) {
                 (Some(cert), Some(key)) if !cert.starts_with("--") && !key.starts_with("--") => {
                     parsed.tls = Some((cert.into(), key.into()));
@@ -172,9 +193,25 @@ async fn run(args: Args) -> io::Result<()> {
         eprintln!("chat: test-only admin route enabled: GET /admin/cut?name=NAME");
     }
 
-    let hub = Arc::new(Hub::new(QUEUE));
+    let hub_config = HubConfig::default()
+        .max_queue_messages(QUEUE)
+        .max_queue_bytes(QUEUE_BYTES);
+    let (redis, hub) = match &args.redis {
+        Some(url) => {
+            let (bus, hub) =
+                redis_bus::start(url, |bus| Hub::with_bus(hub_config, bus)).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidInput, format!("--redis {url}: {e}"))
+                })?;
+            eprintln!("chat: rooms shared through Redis at {url}");
+            (Some(bus), hub)
+        }
+        None => (None, Hub::new(hub_config)),
+    };
+    let shutdown = Shutdown::new();
     let chat = Chat {
-        hub: hub.clone(),
+        rooms: Arc::new(Rooms::new(hub)),
+        redis,
+        shutdown: shutdown.clone(),
         config: Config::default()
             .max_message_size(MAX_MESSAGE)
             .max_frame_size(MAX_MESSAGE)
@@ -200,12 +237,13 @@ async fn run(args: Args) -> io::Result<()> {
         _ = shutdown_signal() => {}
     }
 
-    // The listener is closed; the connections' tasks still run.
+    // The listener is closed; the connections' tasks still run. Each
+    // closes with 1001 and waits for its peer's close.
     eprintln!("chat: shutting down");
-    hub.shutdown();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
-    while hub.len() > 0 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    shutdown.signal("server shutting down");
+    let left = shutdown.wait_async(Duration::from_secs(3)).await;
+    if left > 0 {
+        eprintln!("chat: {left} connections did not finish closing");
     }
     Ok(())
 }
@@ -215,7 +253,8 @@ fn router(chat: Chat, admin: bool) -> Router {
         .route("/", get(page))
         .route("/index.html", get(page))
         // `any`: over HTTP/2 the WebSocket handshake is a CONNECT.
-        .route("/ws", any(websocket));
+        .route("/ws", any(websocket))
+        .route("/healthz", get(health));
     if admin {
         app = app.route("/admin/cut", get(cut));
     }
@@ -252,10 +291,27 @@ async fn websocket(
         }
     }
     let version = upgrade.version();
+    let guard = chat.shutdown.guard();
     // The config also agrees on permessage-deflate, when it enables it.
     upgrade
         .config(chat.config)
-        .on_upgrade(move |ws| session::run(ws, chat.hub, peer, version))
+        .on_upgrade(move |ws| session::run(ws, chat.rooms, guard, peer, version))
+}
+
+/// `GET /healthz`: this instance's connections and, with `--redis`, whether
+/// messages from the other instances arrive (`"off"` without it). A load
+/// balancer's health check.
+async fn health(State(chat): State<Chat>) -> impl IntoResponse {
+    let redis = match &chat.redis {
+        None => "off",
+        Some(bus) if bus.is_up() => "up",
+        Some(_) => "down",
+    };
+    let body = format!(
+        "{{\"connections\":{},\"redis\":\"{redis}\"}}\n",
+        chat.rooms.len()
+    );
+    ([(header::CONTENT_TYPE, "application/json")], body)
 }
 
 /// `GET /admin/cut?name=NAME` (with `--admin` only).
@@ -267,7 +323,7 @@ async fn cut(State(chat): State<Chat>, RawQuery(query): RawQuery) -> (StatusCode
         .split('&')
         .find_map(|pair| pair.strip_prefix("name="))
         .unwrap_or_default();
-    if chat.hub.cut(name) {
+    if chat.rooms.cut(name) {
         eprintln!("chat: admin cut {name}");
         (StatusCode::OK, "cut\n")
     } else {
@@ -369,7 +425,9 @@ async fn shutdown_signal() {
 }
 
 /// Browsers offer permessage-deflate on every connection; with the
-/// `deflate` feature the chat accepts it.
+/// `deflate` feature the chat accepts it, without context takeover on the
+/// server's side: each broadcast is then compressed once for every member,
+/// not once per member, and a connection keeps no 32 KiB send window.
 trait WithCompression {
     fn with_compression(self) -> Self;
 }
@@ -377,7 +435,8 @@ trait WithCompression {
 impl WithCompression for Config {
     fn with_compression(self) -> Config {
         #[cfg(feature = "deflate")]
-        let config = self.deflate(rfc6455::deflate::DeflateConfig::default());
+        let config = self
+            .deflate(rfc6455::deflate::DeflateConfig::default().server_no_context_takeover(true));
         #[cfg(not(feature = "deflate"))]
         let config = self;
         config

@@ -1,321 +1,238 @@
-//! The hub: who is connected, under which name, in which room, and
-//! delivery into each client's bounded queue.
+//! The chat's state on top of `rfc6455::hub`: who is here under which
+//! name, in which room; the hub does the delivery.
 //!
-//! All state sits behind one `std` mutex that is never held across an
-//! await: every operation is a few map updates and `try_send`s. A client
-//! whose queue is full (it stopped reading) is not waited for: it is
-//! removed and told to close with 1008.
+//! A room is the hub topic `room:NAME`. Each connection is a hub
+//! `Subscriber` attached to its WebSocket: what the hub queues for it is
+//! written by the connection's own `recv` loop, and a connection that does
+//! not keep up is dropped by the hub with close code 1008. Every broadcast
+//! is serialised and framed once for all members, and, with `--redis`, also
+//! goes to the other chat instances through the hub's bus.
+//!
+//! The names and member lists here are this instance's: `welcome` lists
+//! the members connected to this instance, and a name is unique per
+//! instance. Messages, `joined` and `left` reach the members on every
+//! instance.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use rfc6455::Utf8Bytes;
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, watch};
+use rfc6455::hub::{Hub, Mailbox, Subscriber, SubscriberId};
+use tokio::sync::Notify;
 
 use crate::protocol::{valid_name, ServerMessage, MAX_NAME, MAX_ROOM, MAX_TEXT};
 
-pub type ClientId = u64;
-
-/// Why the server ends a connection by itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kick {
-    /// Its queue filled up: close with 1008 (policy violation).
-    TooSlow,
-    /// Cut without a close frame (the test-only admin route).
-    Cut,
-    /// The server is shutting down: close with 1001 (going away).
-    Shutdown,
-}
-
-/// What a connection gets when it registers.
-pub struct Handle {
-    pub id: ClientId,
-    /// Messages to write, in order. Bounded.
-    pub queue: mpsc::Receiver<Utf8Bytes>,
-    /// Set when the hub wants the connection gone.
-    pub kick: watch::Receiver<Option<Kick>>,
+/// The hub topic of `room`.
+pub fn topic(room: &str) -> String {
+    format!("room:{room}")
 }
 
 struct Client {
     name: Option<String>,
     room: Option<String>,
-    queue: mpsc::Sender<Utf8Bytes>,
-    kick: watch::Sender<Option<Kick>>,
+    mailbox: Mailbox,
+    /// Wakes the connection's task to cut it (test-only admin route).
+    cut: Arc<Notify>,
 }
 
 #[derive(Default)]
 struct State {
-    clients: HashMap<ClientId, Client>,
-    names: HashMap<String, ClientId>,
-    /// Members by id; ordered so that member lists are stable.
-    rooms: HashMap<String, BTreeSet<ClientId>>,
-    /// Clients whose queue overflowed during the current operation.
-    overflowed: Vec<ClientId>,
+    clients: HashMap<SubscriberId, Client>,
+    names: HashMap<String, SubscriberId>,
+    /// This instance's members by id; ordered so that lists are stable.
+    rooms: HashMap<String, BTreeSet<SubscriberId>>,
 }
 
-pub struct Hub {
+pub struct Chat {
+    hub: Hub,
     state: Mutex<State>,
-    next_id: AtomicU64,
-    queue_capacity: usize,
 }
 
-impl Hub {
-    pub fn new(queue_capacity: usize) -> Hub {
-        Hub {
+/// What the session learns when it registers.
+pub struct Registration {
+    pub cut: Arc<Notify>,
+}
+
+impl Chat {
+    pub fn new(hub: Hub) -> Chat {
+        Chat {
+            hub,
             state: Mutex::default(),
-            next_id: AtomicU64::new(1),
-            queue_capacity,
         }
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` on the state, then removes the clients it overflowed (which
-    /// may overflow others in turn).
-    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        let mut state = self.lock();
-        let result = f(&mut state);
-        while let Some(id) = state.overflowed.pop() {
-            if let Some(client) = state.clients.get(&id) {
-                eprintln!("chat: client {id} is not reading; dropping it");
-                let _ = client.kick.send(Some(Kick::TooSlow));
-                state.remove(id, "dropped");
-            }
-        }
-        result
-    }
-
     /// A new connection, not yet named and in no room.
-    pub fn connect(&self) -> Handle {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (queue_tx, queue) = mpsc::channel(self.queue_capacity);
-        let (kick_tx, kick) = watch::channel(None);
-        self.with(|state| {
-            state.clients.insert(
-                id,
-                Client {
-                    name: None,
-                    room: None,
-                    queue: queue_tx,
-                    kick: kick_tx,
-                },
-            )
-        });
-        Handle { id, queue, kick }
+    pub fn connect(&self, me: &Subscriber) -> Registration {
+        let cut = Arc::new(Notify::new());
+        self.lock().clients.insert(
+            me.id(),
+            Client {
+                name: None,
+                room: None,
+                mailbox: me.mailbox(),
+                cut: cut.clone(),
+            },
+        );
+        Registration { cut }
     }
 
-    /// How many connections are registered.
+    /// Connections on this instance.
     pub fn len(&self) -> usize {
         self.lock().clients.len()
     }
 
-    /// The connection ended: leave its room, free its name.
-    pub fn disconnect(&self, id: ClientId) {
-        self.with(|state| state.remove(id, "disconnected"));
-    }
-
-    /// Takes `name` (or keeps it) and moves into `room`.
-    pub fn join(&self, id: ClientId, name: &str, room: &str) {
-        self.with(|state| state.join(id, name, room));
-    }
-
-    pub fn leave(&self, id: ClientId) {
-        self.with(|state| state.leave_room(id, "left"));
-    }
-
-    /// Sends `text` to everyone in the sender's room, the sender included.
-    pub fn say(&self, id: ClientId, text: &str) {
-        self.with(|state| state.say(id, text));
-    }
-
-    /// Sends `text` to the user called `to`, and a copy to the sender.
-    pub fn dm(&self, id: ClientId, to: &str, text: &str) {
-        self.with(|state| state.dm(id, to, text));
-    }
-
-    pub fn error(&self, id: ClientId, code: &str, message: &str) {
-        self.with(|state| state.error(id, code, message));
-    }
-
-    /// Cuts `name`'s connection without a close frame. Test-only.
-    pub fn cut(&self, name: &str) -> bool {
-        self.with(|state| {
-            let Some(&id) = state.names.get(name) else {
-                return false;
-            };
-            if let Some(client) = state.clients.get(&id) {
-                let _ = client.kick.send(Some(Kick::Cut));
-            }
-            state.remove(id, "dropped");
-            true
-        })
-    }
-
-    /// Asks every connection to close with 1001.
-    pub fn shutdown(&self) {
-        for client in self.lock().clients.values() {
-            let _ = client.kick.send(Some(Kick::Shutdown));
-        }
-    }
-}
-
-/// Queues `payload` for `id`; a full queue marks the client for removal.
-fn deliver(
-    clients: &HashMap<ClientId, Client>,
-    overflowed: &mut Vec<ClientId>,
-    id: ClientId,
-    payload: &Utf8Bytes,
-) {
-    if let Some(client) = clients.get(&id) {
-        // A clone of `Utf8Bytes` shares the buffer: one serialisation per
-        // broadcast, however many members.
-        match client.queue.try_send(payload.clone()) {
-            Ok(()) | Err(TrySendError::Closed(_)) => {}
-            Err(TrySendError::Full(_)) => overflowed.push(id),
-        }
-    }
-}
-
-impl State {
-    fn send(&mut self, id: ClientId, payload: &Utf8Bytes) {
-        deliver(&self.clients, &mut self.overflowed, id, payload);
-    }
-
-    fn broadcast(&mut self, room: &str, payload: &Utf8Bytes, except: Option<ClientId>) {
-        if let Some(members) = self.rooms.get(room) {
-            for &member in members {
-                if Some(member) != except {
-                    deliver(&self.clients, &mut self.overflowed, member, payload);
+    /// The connection ended: leave the room (the others are told
+    /// `reason`), free the name.
+    pub fn disconnect(&self, me: &Subscriber, reason: &str) {
+        self.leave_room(me, reason, false);
+        let mut state = self.lock();
+        if let Some(client) = state.clients.remove(&me.id()) {
+            if let Some(name) = client.name {
+                if state.names.get(&name) == Some(&me.id()) {
+                    state.names.remove(&name);
                 }
             }
         }
     }
 
-    fn error(&mut self, id: ClientId, code: &str, message: &str) {
-        self.send(id, &ServerMessage::Error { code, message }.encode());
-    }
-
-    fn name_of(&self, id: ClientId) -> Option<&str> {
-        self.clients.get(&id)?.name.as_deref()
-    }
-
-    fn join(&mut self, id: ClientId, name: &str, room: &str) {
+    /// Takes `name` (or keeps it) and moves into `room`.
+    pub fn join(&self, me: &Subscriber, name: &str, room: &str) {
         if !valid_name(name, MAX_NAME) {
-            return self.error(
-                id,
-                "bad_name",
-                "a name is 1 to 24 letters, digits, '-', '_' or '.'",
-            );
+            let reason = "a name is 1 to 24 letters, digits, '-', '_' or '.'";
+            return error(me, "bad_name", reason);
         }
         if !valid_name(room, MAX_ROOM) {
-            return self.error(
-                id,
-                "bad_room",
-                "a room is 1 to 32 letters, digits, '-', '_' or '.'",
-            );
+            let reason = "a room is 1 to 32 letters, digits, '-', '_' or '.'";
+            return error(me, "bad_room", reason);
         }
-        if self.names.get(name).is_some_and(|&owner| owner != id) {
-            return self.error(id, "name_taken", "that name is taken");
-        }
-        let Some(client) = self.clients.get(&id) else {
-            return;
-        };
-        let same_name = client.name.as_deref() == Some(name);
-        if same_name && client.room.as_deref() == Some(room) {
-            return self.welcome(id, name, room);
-        }
-        // Leave under the old name, then come in under the new one.
-        self.leave_room(id, "left");
-        let Some(client) = self.clients.get_mut(&id) else {
-            return;
-        };
-        if let Some(old) = client.name.replace(name.to_owned()) {
-            self.names.remove(&old);
-        }
-        client.room = Some(room.to_owned());
-        self.names.insert(name.to_owned(), id);
-        self.rooms.entry(room.to_owned()).or_default().insert(id);
-        self.welcome(id, name, room);
-        let joined = ServerMessage::Joined { room, name }.encode();
-        self.broadcast(room, &joined, Some(id));
-    }
-
-    fn welcome(&mut self, id: ClientId, name: &str, room: &str) {
-        let mut members: Vec<&str> = self
-            .rooms
-            .get(room)
-            .into_iter()
-            .flatten()
-            .filter_map(|member| self.name_of(*member))
-            .collect();
-        members.sort_unstable();
-        let welcome = ServerMessage::Welcome {
-            name,
-            room,
-            members,
-        }
-        .encode();
-        self.send(id, &welcome);
-    }
-
-    fn leave_room(&mut self, id: ClientId, reason: &str) {
-        let Some(client) = self.clients.get_mut(&id) else {
-            return;
-        };
-        let Some(room) = client.room.take() else {
-            return;
-        };
-        let name = client.name.clone().unwrap_or_default();
-        if let Some(members) = self.rooms.get_mut(&room) {
-            members.remove(&id);
-            if members.is_empty() {
-                self.rooms.remove(&room);
+        {
+            let state = self.lock();
+            if state.names.get(name).is_some_and(|&owner| owner != me.id()) {
+                drop(state);
+                return error(me, "name_taken", "that name is taken");
+            }
+            let Some(client) = state.clients.get(&me.id()) else {
+                return;
+            };
+            if client.name.as_deref() == Some(name) && client.room.as_deref() == Some(room) {
+                let members = member_names(&state, room);
+                drop(state);
+                return welcome(me, name, room, members);
             }
         }
+        // Leave under the old name, then come in under the new one.
+        self.leave_room(me, "left", true);
+        let members = {
+            let mut state = self.lock();
+            let state = &mut *state;
+            let Some(client) = state.clients.get_mut(&me.id()) else {
+                return;
+            };
+            if let Some(old) = client.name.replace(name.to_owned()) {
+                state.names.remove(&old);
+            }
+            client.room = Some(room.to_owned());
+            state.names.insert(name.to_owned(), me.id());
+            state
+                .rooms
+                .entry(room.to_owned())
+                .or_default()
+                .insert(me.id());
+            member_names(state, room)
+        };
+        // The welcome first, so that everything from the room follows it.
+        welcome(me, name, room, members);
+        me.subscribe(&topic(room));
+        me.publish(&topic(room), ServerMessage::Joined { room, name }.encode());
+    }
+
+    pub fn leave(&self, me: &Subscriber) {
+        self.leave_room(me, "left", true);
+    }
+
+    fn leave_room(&self, me: &Subscriber, reason: &str, confirm: bool) {
+        let (room, name) = {
+            let mut state = self.lock();
+            let Some(client) = state.clients.get_mut(&me.id()) else {
+                return;
+            };
+            let Some(room) = client.room.take() else {
+                return;
+            };
+            let name = client.name.clone().unwrap_or_default();
+            if let Some(members) = state.rooms.get_mut(&room) {
+                members.remove(&me.id());
+                if members.is_empty() {
+                    state.rooms.remove(&room);
+                }
+            }
+            (room, name)
+        };
+        me.unsubscribe(&topic(&room));
         let left = ServerMessage::Left {
             room: &room,
             name: &name,
             reason,
         }
         .encode();
-        self.broadcast(&room, &left, None);
-        if reason == "left" {
-            self.send(id, &left); // confirms it to the one who left
+        self.hub.publish(&topic(&room), left.clone());
+        if confirm {
+            me.send(left); // confirms it to the one who left
         }
     }
 
-    fn say(&mut self, id: ClientId, text: &str) {
+    /// Sends `text` to everyone in the sender's room, on every instance,
+    /// the sender included.
+    pub fn say(&self, me: &Subscriber, text: &str) {
         let Some(text) = checked_text(text) else {
-            return self.error(id, "bad_text", "a message is 1 to 4000 characters");
+            return error(me, "bad_text", "a message is 1 to 4000 characters");
         };
-        let Some(client) = self.clients.get(&id) else {
-            return;
+        let (name, room) = {
+            let state = self.lock();
+            let Some(client) = state.clients.get(&me.id()) else {
+                return;
+            };
+            (client.name.clone(), client.room.clone())
         };
-        let (Some(name), Some(room)) = (client.name.clone(), client.room.clone()) else {
-            return self.error(id, "not_in_room", "join a room first");
+        let (Some(name), Some(room)) = (name, room) else {
+            return error(me, "not_in_room", "join a room first");
         };
         let message = ServerMessage::Message {
             room: &room,
             from: &name,
             text,
-        }
-        .encode();
-        self.broadcast(&room, &message, None);
+        };
+        self.hub.publish(&topic(&room), message.encode());
     }
 
-    fn dm(&mut self, id: ClientId, to: &str, text: &str) {
+    /// Sends `text` to the user called `to` on this instance, and a copy
+    /// to the sender.
+    pub fn dm(&self, me: &Subscriber, to: &str, text: &str) {
         let Some(text) = checked_text(text) else {
-            return self.error(id, "bad_text", "a message is 1 to 4000 characters");
+            return error(me, "bad_text", "a message is 1 to 4000 characters");
         };
-        let Some(from) = self.name_of(id).map(str::to_owned) else {
-            return self.error(id, "not_in_room", "join with a name first");
+        let (from, target) = {
+            let state = self.lock();
+            let from = state.clients.get(&me.id()).and_then(|c| c.name.clone());
+            let target = state
+                .names
+                .get(to)
+                .and_then(|id| state.clients.get(id))
+                .map(|c| c.mailbox.clone());
+            (from, target)
         };
-        let Some(&target) = self.names.get(to) else {
-            return self.error(id, "no_such_user", "nobody of that name is here");
+        let Some(from) = from else {
+            return error(me, "not_in_room", "join with a name first");
+        };
+        let Some(target) = target else {
+            return error(me, "no_such_user", "nobody of that name is here");
         };
         let dm = ServerMessage::Dm {
             from: &from,
@@ -323,24 +240,49 @@ impl State {
             text,
         }
         .encode();
-        self.send(target, &dm);
-        if target != id {
-            self.send(id, &dm);
+        if target.id() != me.id() {
+            target.send(dm.clone());
         }
+        me.send(dm);
     }
 
-    /// Removes a client: it leaves its room (the others are told `reason`)
-    /// and its name is freed. Dropping its queue sender lets its writer end.
-    fn remove(&mut self, id: ClientId, reason: &str) {
-        self.leave_room(id, reason);
-        if let Some(client) = self.clients.remove(&id) {
-            if let Some(name) = client.name {
-                if self.names.get(&name) == Some(&id) {
-                    self.names.remove(&name);
-                }
-            }
-        }
+    /// Cuts `name`'s connection without a close frame. Test-only.
+    pub fn cut(&self, name: &str) -> bool {
+        let state = self.lock();
+        let Some(client) = state.names.get(name).and_then(|id| state.clients.get(id)) else {
+            return false;
+        };
+        client.cut.notify_one();
+        true
     }
+}
+
+pub fn error(me: &Subscriber, code: &str, message: &str) {
+    me.send(ServerMessage::Error { code, message }.encode());
+}
+
+fn welcome(me: &Subscriber, name: &str, room: &str, members: Vec<String>) {
+    let members = members.iter().map(String::as_str).collect();
+    me.send(
+        ServerMessage::Welcome {
+            name,
+            room,
+            members,
+        }
+        .encode(),
+    );
+}
+
+fn member_names(state: &State, room: &str) -> Vec<String> {
+    let mut names: Vec<String> = state
+        .rooms
+        .get(room)
+        .into_iter()
+        .flatten()
+        .filter_map(|id| state.clients.get(id)?.name.clone())
+        .collect();
+    names.sort_unstable();
+    names
 }
 
 fn checked_text(text: &str) -> Option<&str> {
