@@ -15,6 +15,11 @@
 //!   `AsyncRead + AsyncWrite`, cancel-safe and splittable, with
 //!   backpressure, keepalive and the close timeout; `connect`/`accept`
 //!   for raw TCP, and `tokio::h2` (feature `h2`), a client over HTTP/2.
+//! - `hub` (feature `tokio`): broadcast and rooms: topics, messages framed
+//!   (and compressed) once for every subscriber, bounded queues for slow
+//!   ones, and a `Bus` to span server instances (Redis and the like). Its
+//!   module docs are the chapter on broadcast; [`PreparedMessage`] is the
+//!   core piece, usable without it.
 //! - [`blocking`]: the same over any `Read + Write`.
 //! - [`handshake`]: the opening handshake as two state machines
 //!   ([`handshake::ServerHandshake`], [`handshake::ClientHandshake`]) and

@@ -1,6 +1,6 @@
-//! Broadcast: topics (rooms) that connections subscribe to, messages framed
-//! once for all their subscribers, and a bound on what a slow subscriber
-//! can hold (feature `tokio`).
+//! Broadcast and rooms: topics that connections subscribe to, messages
+//! framed once for all their subscribers, a bound on what a slow subscriber
+//! can hold, and topics that span server instances (feature `tokio`).
 //!
 //! A [`Hub`] holds the topics. Each connection gets a [`Subscriber`],
 //! [attaches](crate::tokio::WebSocketStream::attach) it to its stream and
@@ -56,12 +56,57 @@
 //! then closes with 1008 (Policy Violation, RFC 6455 §7.4.1) within its
 //! close timeout (the default), or drop its oldest queued messages.
 //!
+//! Which to choose: `Disconnect` when every message matters (chat: a
+//! client that reconnects can fetch history; one that silently misses
+//! lines cannot know), `DropOldest` when only the latest state matters
+//! (prices, positions, presence). Size the bounds by burst, not by rate: a
+//! subscriber that keeps up drains its queue at every wake-up, so the
+//! queue only holds what arrives while its connection waits for the
+//! network.
+//!
 //! # Many instances
 //!
-//! A [`Bus`] carries every publish to an external pub/sub engine (Redis,
-//! NATS, Postgres `LISTEN`), so that a topic spans several server
-//! processes; what the bus receives from the others goes to
-//! [`Hub::publish_local`]. The `chat` example runs one on Redis.
+//! When one process is not enough, run several behind a load balancer and
+//! let an existing pub/sub engine (Redis, NATS, Postgres `LISTEN`) carry
+//! publishes between them, as Socket.IO's Redis adapter or Action Cable
+//! do. A [`Bus`] is that link: [`Hub::publish`] and [`Subscriber::publish`]
+//! deliver here and hand the message to the bus; the bus sends it on, and
+//! each other instance gives what its bus receives to
+//! [`Hub::publish_local`], which does not send it on again. The engine
+//! decides the guarantees: Redis pub/sub, for one, keeps each publisher's
+//! order and delivers at most once.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use rfc6455::hub::{Bus, Hub, HubConfig};
+//! use rfc6455::PreparedMessage;
+//! use tokio::sync::mpsc;
+//!
+//! /// Hands publishes to a task that sends them to the engine.
+//! struct ToEngine(mpsc::Sender<(String, PreparedMessage)>);
+//!
+//! impl Bus for ToEngine {
+//!     fn publish(&self, topic: &str, message: &PreparedMessage) {
+//!         // Never block a publisher: a full backlog drops (and should count).
+//!         let _ = self.0.try_send((topic.to_owned(), message.clone()));
+//!     }
+//! }
+//!
+//! let (to_engine, mut backlog) = mpsc::channel(4096);
+//! let hub = Hub::with_bus(HubConfig::default(), Arc::new(ToEngine(to_engine)));
+//! hub.publish("lobby", "hello, everyone everywhere");
+//! let (topic, message) = backlog.try_recv().unwrap(); // the engine's task sends this
+//! assert_eq!(topic, "lobby");
+//! // ... and another instance, receiving it, delivers it to its members:
+//! # let other = Hub::new(HubConfig::default());
+//! other.publish_local(&topic, message);
+//! ```
+//!
+//! The `chat` example's `--redis redis://HOST:PORT` runs such a bus on
+//! Redis pub/sub (`examples/chat/redis_bus.rs`): one pattern subscription
+//! for all rooms, its own messages skipped by an instance id, and
+//! reconnection with backoff while local rooms keep working.
+//! `tests/cluster/run.sh` checks it with two instances behind haproxy.
 //!
 //! # Cost
 //!
