@@ -42,13 +42,12 @@ pub async fn run(
             () = registration.cut.notified() => break "cut by the admin route".into(),
         }
     };
-    let reason = if me.is_evicted() {
-        "dropped" // too slow: the hub closed it with 1008
-    } else if ending.starts_with("cut") {
-        "dropped"
-    } else {
-        "disconnected"
-    };
+    // Too slow (the hub closed it with 1008) or cut: dropped by the server.
+    let dropped = me.is_evicted() || ending.starts_with("cut");
+    let reason = if dropped { "dropped" } else { "disconnected" };
+    if me.is_evicted() {
+        eprintln!("chat: client {id} was not reading; dropped with 1008");
+    }
     chat.disconnect(&me, reason);
     eprintln!("chat: client {id} gone: {ending}");
 }
