@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# Cluster test: two chat instances (examples/chat --redis) sharing their
+# rooms through Redis pub/sub, behind haproxy, and a failover.
+#
+#   bash tests/cluster/run.sh
+#
+# 1. installs redis-server and haproxy with apt-get when missing (root, or
+#    password-less sudo), and the pinned Node `ws` (package-lock.json, npm ci
+#    into tests/cluster/node_modules);
+# 2. builds the chat: cargo build --release --all-features --example chat
+#    --example chat;
+# 3. starts, all on 127.0.0.1: redis-server on a free port (no persistence),
+#    chat instances A and B on port 0 (they print their URL), each with
+#    --redis redis://127.0.0.1:PORT, and haproxy in TCP mode in front of
+#    both (haproxy.cfg.in: round robin, GET /healthz checks every 200 ms);
+# 4. runs check.mjs: phase 1, 3 clients straight on A and 3 on B in one
+#    room, 50 lines each, everyone gets all 300 exactly once and in order;
+#    phase 2, A gets SIGKILL and its 3 clients must be back in the room
+#    through haproxy within 15 s (README.md has the details);
+# 5. stops everything (EXIT trap, on success and on failure) and exits 0
+#    only if every check passed. On a failure, or with CLUSTER_VERBOSE=1,
+#    it prints the servers' logs first.
+#
+# Every wait is bounded. Timeouts (seconds): CLUSTER_APT_TIMEOUT (600),
+# CLUSTER_NPM_TIMEOUT (300), CLUSTER_BUILD_TIMEOUT (1800),
+# CLUSTER_TEST_TIMEOUT (90, check.mjs). CLUSTER_CHAT=PATH tests that chat
+# binary instead of building one. With CI set a dependency that cannot
+# be had is a failure; without it the run is a loud skip (exit 0).
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+LOG_NAME=cluster
+# shellcheck source=../lib.sh
+source "$ROOT/tests/lib.sh"
+
+APT_TIMEOUT="${CLUSTER_APT_TIMEOUT:-600}"
+NPM_TIMEOUT="${CLUSTER_NPM_TIMEOUT:-300}"
+BUILD_TIMEOUT="${CLUSTER_BUILD_TIMEOUT:-1800}"
+TEST_TIMEOUT="${CLUSTER_TEST_TIMEOUT:-90}"
+START_TIMEOUT=20 # seconds for each server to listen
+
+T0=$EPOCHREALTIME
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
+step() { log "[$(since "$T0") s] $*"; }
+
+# --- dependencies ------------------------------------------------------------
+
+require_timeout_and_cargo
+
+# find_tool NAME: sets TOOL to NAME's path (PATH, then /usr/sbin, where
+# Debian puts haproxy), or returns 1.
+find_tool() {
+    TOOL="$(command -v "$1" 2>/dev/null || true)"
+    [[ -n "$TOOL" ]] || { [[ -x "/usr/sbin/$1" ]] && TOOL="/usr/sbin/$1"; }
+    [[ -n "$TOOL" ]]
+}
+
+PACKAGES=()
+find_tool redis-server || PACKAGES+=(redis-server)
+find_tool haproxy || PACKAGES+=(haproxy)
+if ((${#PACKAGES[@]})); then
+    command -v apt-get >/dev/null 2>&1 || missing "${PACKAGES[*]} (no apt-get to install them with)"
+    if [[ "$(id -u)" == 0 ]]; then
+        AS_ROOT=(env)
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        AS_ROOT=(sudo -n env)
+    else
+        missing "${PACKAGES[*]} (apt-get install ${PACKAGES[*]} needs root or password-less sudo)"
+    fi
+    # Lock::Timeout: wait for another apt-get instead of failing at once.
+    APT=("${AS_ROOT[@]}" DEBIAN_FRONTEND=noninteractive
+        apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3)
+    unknown=0
+    for package in "${PACKAGES[@]}"; do
+        apt-cache policy "$package" 2>/dev/null | grep -q 'Candidate: [0-9]' || unknown=1
+    done
+    if ((unknown)); then
+        step "apt-get update (apt does not know ${PACKAGES[*]} yet)"
+        bounded "$APT_TIMEOUT" "${APT[@]}" update -q >&2 || missing "${PACKAGES[*]}: apt-get update failed"
+    fi
+    step "installing ${PACKAGES[*]} (apt-get install)"
+    bounded "$APT_TIMEOUT" "${APT[@]}" install -y -q --no-install-recommends "${PACKAGES[@]}" >&2 ||
+        missing "${PACKAGES[*]}: apt-get install failed"
+fi
+find_tool redis-server || missing "redis-server (apt-get install redis-server)"
+REDIS="$TOOL"
+find_tool haproxy || missing "haproxy (apt-get install haproxy)"
+HAPROXY="$TOOL"
+step "$("$REDIS" --version | head -n 1)"
+step "$("$HAPROXY" -v | head -n 1)"
+
+require_node
+step "installing ws from $HERE/package-lock.json (npm ci)"
+(cd "$HERE" && bounded "$NPM_TIMEOUT" npm ci --no-audit --no-fund --loglevel=error >&2) ||
+    missing "npm ci in $HERE failed"
+(cd "$HERE" && node -e 'import("ws").then(() => process.exit(0), () => process.exit(1))') ||
+    missing "ws is not importable from $HERE/node_modules"
+
+# --- build the chat ----------------------------------------------------------
+
+# CLUSTER_CHAT=PATH: test that chat binary instead of building one.
+if [[ -n "${CLUSTER_CHAT:-}" ]]; then
+    CHAT="$CLUSTER_CHAT"
+    [[ -x "$CHAT" ]] || die "CLUSTER_CHAT=$CHAT is not an executable"
+    step "testing $CHAT (CLUSTER_CHAT; not built here)"
+else
+    # --all-features, as the interop and Autobahn release builds: CI then
+    # compiles the crate once for all of them.
+    BUILD=(cargo build --release --all-features --example chat)
+    step "building: ${BUILD[*]}"
+    T_BUILD=$EPOCHREALTIME
+    BUILD_JSON="$(cd "$ROOT" && bounded "$BUILD_TIMEOUT" "${BUILD[@]}" \
+        --message-format=json-render-diagnostics)" || die "${BUILD[*]}"
+    CHAT="$(cargo_executable chat <<<"$BUILD_JSON")"
+    [[ -x "$CHAT" ]] || die "cannot find the built chat binary"
+    step "built $CHAT in $(since "$T_BUILD") s"
+fi
+T_RUN=$EPOCHREALTIME
+
+# --- the servers -------------------------------------------------------------
+
+WORK="$(mktemp -d)"
+REDIS_LOG="$WORK/redis.log"
+A_OUT="$WORK/a.out" A_LOG="$WORK/a.log"
+B_OUT="$WORK/b.out" B_LOG="$WORK/b.log"
+HAPROXY_CFG="$WORK/haproxy.cfg"
+HAPROXY_LOG="$WORK/haproxy.log"
+HAPROXY_SOCKET="$WORK/haproxy.sock"
+
+show_logs() {
+    local file label
+    for file in "$REDIS_LOG:redis" "$A_LOG:A" "$B_LOG:B" "$HAPROXY_LOG:haproxy"; do
+        label=${file##*:}
+        file=${file%:*}
+        [[ -s "$file" ]] || continue
+        log "$label output (last 60 lines):"
+        tail -n 60 "$file" | sed "s/^/  $label| /" >&2
+    done
+}
+
+# fail MESSAGE: like die, and the EXIT trap repeats MESSAGE as the last line
+# (after the servers' logs).
+FAILURE=""
+fail() {
+    FAILURE=$*
+    die "$@"
+}
+
+cleanup() {
+    local status=$?
+    if ((status != 0)) || [[ "${CLUSTER_VERBOSE:-0}" != 0 ]]; then
+        show_logs
+    fi
+    stop_servers
+    rm -rf "$WORK"
+    step "stopped redis, haproxy and the chat instances"
+    if ((status != 0)); then
+        log "FAILED: ${FAILURE:-exit status $status}"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A free port on 127.0.0.1 for the servers that cannot print the port they
+# got (redis-server's port 0 means "no TCP"; haproxy binds what its config
+# says): bound and released here, then the server binds it. Another process
+# may take it in between; the server then fails to start and another port
+# is tried.
+free_port() {
+    node -e 'const s = require("net").createServer();
+s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+
+# listening PORT: some socket listens on 127.0.0.1:PORT (Linux /proc/net/tcp:
+# local address 0100007F:HEXPORT, state 0A = LISTEN). No connection is made.
+listening() {
+    local hex
+    hex="$(printf '%04X' "$1")"
+    awk -v want="0100007F:$hex" '$2 == want && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp
+}
+
+REDIS_PORT=""
+for attempt in 1 2 3; do
+    port="$(free_port)"
+    step "starting redis-server on 127.0.0.1:$port (attempt $attempt)"
+    if start_server "$REDIS_LOG" - "s|.*Ready to accept connections.*|redis://127.0.0.1:$port|p" \
+        "$START_TIMEOUT" "$REDIS" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize no --protected-mode yes; then
+        REDIS_PORT=$port
+        REDIS_PID=$SERVER_PID
+        break
+    fi
+done
+[[ -n "$REDIS_PORT" ]] || fail "redis-server did not start in 3 attempts"
+REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+step "redis-server listening at $REDIS_URL (pid $REDIS_PID)"
+
+CHAT_URL_SED='s|^chat: open \(http://127\.0\.0\.1:[0-9]*/\) in a browser$|\1|p'
+start_server "$A_OUT" "$A_LOG" "$CHAT_URL_SED" "$START_TIMEOUT" "$CHAT" 127.0.0.1:0 --redis "$REDIS_URL" ||
+    fail "chat instance A did not start"
+A_PID=$SERVER_PID A_URL=$SERVER_URL
+start_server "$B_OUT" "$B_LOG" "$CHAT_URL_SED" "$START_TIMEOUT" "$CHAT" 127.0.0.1:0 --redis "$REDIS_URL" ||
+    fail "chat instance B did not start"
+B_PID=$SERVER_PID B_URL=$SERVER_URL
+step "chat A at $A_URL (pid $A_PID), chat B at $B_URL (pid $B_PID)"
+port_of() { local p=${1##*:}; echo "${p%%/*}"; }
+
+HAPROXY_PID=""
+for attempt in 1 2 3; do
+    FRONT_PORT="$(free_port)"
+    sed -e "s|@FRONT_PORT@|$FRONT_PORT|g" -e "s|@A_PORT@|$(port_of "$A_URL")|g" \
+        -e "s|@B_PORT@|$(port_of "$B_URL")|g" -e "s|@STATS_SOCKET@|$HAPROXY_SOCKET|g" \
+        "$HERE/haproxy.cfg.in" >"$HAPROXY_CFG"
+    if ((attempt == 1)); then
+        "$HAPROXY" -c -q -f "$HAPROXY_CFG" >&2 || fail "haproxy rejects $HERE/haproxy.cfg.in"
+    fi
+    step "starting haproxy on 127.0.0.1:$FRONT_PORT (attempt $attempt)"
+    : >"$HAPROXY_LOG"
+    # -db: foreground, no daemon; SIGTERM stops it at once.
+    "$HAPROXY" -db -f "$HAPROXY_CFG" >"$HAPROXY_LOG" 2>&1 &
+    HAPROXY_PID=$!
+    STARTED_PIDS+=("$HAPROXY_PID")
+    deadline=$((SECONDS + START_TIMEOUT))
+    up=0
+    while ((SECONDS < deadline)); do
+        kill -0 "$HAPROXY_PID" 2>/dev/null || break
+        if listening "$FRONT_PORT"; then
+            # Still alive a moment later: the listener is haproxy's, not a
+            # squatter's that made haproxy fail to bind.
+            sleep 0.1
+            kill -0 "$HAPROXY_PID" 2>/dev/null && up=1
+            break
+        fi
+        sleep 0.05
+    done
+    ((up)) && break
+    if ! kill -0 "$HAPROXY_PID" 2>/dev/null && grep -qi 'cannot bind\|address already in use' "$HAPROXY_LOG"; then
+        log "port $FRONT_PORT was taken before haproxy bound it; trying another"
+        stop_server "$HAPROXY_PID" 1 || true
+        HAPROXY_PID=""
+        continue
+    fi
+    fail "haproxy did not listen on 127.0.0.1:$FRONT_PORT within ${START_TIMEOUT}s"
+done
+[[ -n "$HAPROXY_PID" ]] || fail "haproxy could not bind a free port in 3 attempts"
+FRONT_URL="http://127.0.0.1:$FRONT_PORT/"
+step "haproxy at $FRONT_URL (pid $HAPROXY_PID), servers up in $(since "$T_RUN") s"
+
+# --- the checks --------------------------------------------------------------
+
+step "running check.mjs"
+T_CHECK=$EPOCHREALTIME
+set +e
+# The group's 2>/dev/null silences only bash's "Killed" notice for A (the
+# SIGKILL is check.mjs's); check.mjs's stderr goes to stdout.
+{
+    CLUSTER_A_URL="$A_URL" CLUSTER_B_URL="$B_URL" CLUSTER_FRONT_URL="$FRONT_URL" \
+        CLUSTER_A_PID="$A_PID" CLUSTER_HAPROXY_SOCKET="$HAPROXY_SOCKET" \
+        bounded "$TEST_TIMEOUT" node "$HERE/check.mjs" 2>&1 | tee "$WORK/check.out"
+    STATUS=${PIPESTATUS[0]}
+} 2>/dev/null
+set -e
+step "check.mjs exited with status $STATUS after $(since "$T_CHECK") s"
+SUMMARY="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$WORK/check.out" | tail -n 1 || true)"
+
+PROBLEMS=()
+if ((STATUS == 124)); then
+    PROBLEMS+=("check.mjs timed out after ${TEST_TIMEOUT}s")
+elif ((STATUS != 0)); then
+    PROBLEMS+=("check.mjs: ${SUMMARY:-no summary} (status $STATUS)")
+elif [[ -z "$SUMMARY" ]]; then
+    PROBLEMS+=("check.mjs printed no summary")
+fi
+# check.mjs sent A SIGKILL (unless it stopped early): reap it.
+if ! kill -0 "$A_PID" 2>/dev/null; then
+    a_status=0
+    wait "$A_PID" 2>/dev/null || a_status=$?
+    if ((a_status == 137)); then
+        step "chat A was ended by check.mjs's SIGKILL (status 137)"
+    else
+        PROBLEMS+=("chat A exited with status $a_status, not by the SIGKILL (137)")
+    fi
+    stop_server "$A_PID" 1 || true # forgets it
+fi
+kill -0 "$B_PID" 2>/dev/null || PROBLEMS+=("chat B died during the run")
+kill -0 "$REDIS_PID" 2>/dev/null || PROBLEMS+=("redis-server died during the run")
+kill -0 "$HAPROXY_PID" 2>/dev/null || PROBLEMS+=("haproxy died during the run")
+
+RUN_SECONDS="$(since "$T_RUN")"
+if ((${#PROBLEMS[@]})); then
+    all="$(printf '%s; ' "${PROBLEMS[@]}")"
+    fail "${all%; } (${RUN_SECONDS} s without the build)"
+fi
+step "PASSED ($SUMMARY): cluster test in $RUN_SECONDS s (without the build), $(since "$T0") s in all"
