@@ -13,12 +13,13 @@
 //! and one task publishes for the whole instance, so each sender's
 //! messages arrive everywhere in the order sent. Delivery is at most once:
 //! while Redis is unreachable, local rooms keep working, publishes are
-//! dropped (and counted in the log), and both connections are retried with
-//! backoff from 100 ms to 5 s.
+//! dropped (and counted in the log) rather than delivered late (a publish
+//! that waited more than `MAX_DELAY` is dropped), and both connections are
+//! retried with backoff from 100 ms to 5 s.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -30,16 +31,30 @@ use tokio::sync::mpsc;
 const PREFIX: &str = "chat:";
 /// Publishes waiting for the Redis connection; past this they are dropped.
 const BACKLOG: usize = 4096;
+/// A publish that waited longer than this for Redis is dropped: in a chat,
+/// a line seconds late is worse than a line missed.
+const MAX_DELAY: Duration = Duration::from_secs(1);
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 const LAST_RETRY: Duration = Duration::from_secs(5);
+
+/// A publish on its way to Redis: channel, payload, when it was made.
+type Publish = (String, Bytes, Instant);
 
 pub struct RedisBus {
     /// Tells this instance's messages from the others'.
     instance: String,
-    outgoing: mpsc::Sender<(String, Bytes)>,
+    outgoing: mpsc::Sender<Publish>,
     /// The subscription is up: messages from other instances arrive.
     up: Arc<AtomicBool>,
-    dropped: AtomicU64,
+    dropped: Arc<AtomicU64>,
+}
+
+/// Counts a dropped publish, and says so now and then.
+fn count_drop(dropped: &AtomicU64) {
+    let dropped = dropped.fetch_add(1, Ordering::Relaxed) + 1;
+    if dropped == 1 || dropped % 1000 == 0 {
+        eprintln!("chat: redis: {dropped} publishes dropped while it is unreachable");
+    }
 }
 
 impl Bus for RedisBus {
@@ -52,11 +67,9 @@ impl Bus for RedisBus {
         payload.put_u8(b' ');
         payload.put_slice(text.as_bytes());
         let channel = format!("{PREFIX}{topic}");
-        if self.outgoing.try_send((channel, payload.freeze())).is_err() {
-            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if dropped == 1 || dropped % 1000 == 0 {
-                eprintln!("chat: redis: {dropped} publishes dropped while it is unreachable");
-            }
+        let publish = (channel, payload.freeze(), Instant::now());
+        if self.outgoing.try_send(publish).is_err() {
+            count_drop(&self.dropped);
         }
     }
 }
@@ -81,10 +94,10 @@ pub fn start(
         instance: format!("{:016x}", rand_id()),
         outgoing,
         up: Arc::default(),
-        dropped: AtomicU64::new(0),
+        dropped: Arc::default(),
     });
     let hub = hub_for(bus.clone());
-    tokio::spawn(publish_loop(client.clone(), backlog));
+    tokio::spawn(publish_loop(client.clone(), backlog, bus.dropped.clone()));
     tokio::spawn(subscribe_loop(
         client,
         hub.clone(),
@@ -95,13 +108,21 @@ pub fn start(
 }
 
 /// Sends this instance's publishes, one at a time, in order.
-async fn publish_loop(client: redis::Client, mut backlog: mpsc::Receiver<(String, Bytes)>) {
+async fn publish_loop(
+    client: redis::Client,
+    mut backlog: mpsc::Receiver<Publish>,
+    dropped: Arc<AtomicU64>,
+) {
     let mut retry = FIRST_RETRY;
     loop {
         match client.get_multiplexed_async_connection().await {
             Ok(mut conn) => {
                 retry = FIRST_RETRY;
-                while let Some((channel, payload)) = backlog.recv().await {
+                while let Some((channel, payload, made)) = backlog.recv().await {
+                    if made.elapsed() > MAX_DELAY {
+                        count_drop(&dropped);
+                        continue;
+                    }
                     let sent: redis::RedisResult<()> =
                         redis::AsyncCommands::publish(&mut conn, &channel, payload.as_ref()).await;
                     if let Err(e) = sent {
@@ -117,8 +138,6 @@ async fn publish_loop(client: redis::Client, mut backlog: mpsc::Receiver<(String
                 eprintln!("chat: redis: cannot connect to publish: {e}; retrying in {retry:?}")
             }
         }
-        // Drop what piled up meanwhile rather than send it late.
-        while backlog.try_recv().is_ok() {}
         tokio::time::sleep(retry).await;
         retry = (retry * 2).min(LAST_RETRY);
     }
