@@ -23,13 +23,22 @@ mod imp {
     /// Deflates the messages we send.
     #[derive(Debug)]
     pub(crate) struct Deflater {
-        compressor: Box<Compressor>,
+        compressor: SendCompressor,
         min_size: usize,
         level: u32,
-        /// Our window bits when we compress every message on its own (no
-        /// context takeover on our side): prepared messages can then share
-        /// one compressed frame.
-        shared_window: Option<u8>,
+    }
+
+    /// How our messages are compressed.
+    #[derive(Debug)]
+    enum SendCompressor {
+        /// With context takeover each message refers back to the ones
+        /// before: the connection keeps its own compressor.
+        Own(Box<Compressor>),
+        /// Without it every message is compressed on its own, with the
+        /// thread's shared compressor for this window, so the connection
+        /// holds none (zlib's state is about 300 KiB), and prepared
+        /// messages share one compressed frame.
+        Shared { window_bits: u8 },
     }
 
     fn map(e: DeflateError) -> Error {
@@ -66,9 +75,16 @@ mod imp {
             if payload.len() < self.min_size {
                 return None;
             }
-            let mut out = BytesMut::with_capacity(payload.len() / 2 + 16);
-            self.compressor.compress(payload, &mut out);
-            Some(out.freeze())
+            Some(match &mut self.compressor {
+                SendCompressor::Own(own) => {
+                    let mut out = BytesMut::with_capacity(payload.len() / 2 + 16);
+                    own.compress(payload, &mut out);
+                    out.freeze()
+                }
+                SendCompressor::Shared { window_bits } => {
+                    compress_without_context(*window_bits, self.level, payload)
+                }
+            })
         }
     }
 
@@ -80,7 +96,9 @@ mod imp {
             &mut self,
             message: &'a PreparedMessage,
         ) -> Option<&'a Bytes> {
-            let bits = self.shared_window?;
+            let SendCompressor::Shared { window_bits: bits } = self.compressor else {
+                return None;
+            };
             if message.len() < self.min_size {
                 return Some(message.frame());
             }
@@ -134,12 +152,17 @@ mod imp {
         let inflater = Inflater(Box::new(params.decompressor(is_server)));
         let ours = params.for_role(is_server);
         let deflater = Deflater {
-            compressor: Box::new(params.compressor(is_server, deflate.compression_level)),
+            compressor: if ours.compress_no_context_takeover {
+                SendCompressor::Shared {
+                    window_bits: ours.compress_window_bits,
+                }
+            } else {
+                SendCompressor::Own(Box::new(
+                    params.compressor(is_server, deflate.compression_level),
+                ))
+            },
             min_size: deflate.min_compress_size,
             level: deflate.compression_level,
-            shared_window: ours
-                .compress_no_context_takeover
-                .then_some(ours.compress_window_bits),
         };
         (Some(inflater), Some(deflater))
     }
