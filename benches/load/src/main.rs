@@ -1,16 +1,22 @@
 //! Echo load and idle-memory benchmark: rfc6455 against tokio-tungstenite,
 //! fastwebsockets and a plain TCP echo, each server in its own process
-//! pinned to one core, the load generator pinned to another.
+//! pinned to one core, the load generator pinned to another; and a fan-out
+//! (broadcast) benchmark against the same peers and sockudo-ws.
 //!
 //! ```text
 //! cargo run --release --manifest-path benches/load/Cargo.toml -- [--quick] [--rounds N] [--secs S]
 //!     [--scenario CONNSxBYTES ...] [--servers a,b,...]
 //! cargo run --release --manifest-path benches/load/Cargo.toml -- idle [--conns 10000] [--wait 3] [--servers a,b,...]
+//! cargo run --release --manifest-path benches/load/Cargo.toml -- fanout [--quick] [--subs 1000,10000]
+//!     [--secs S] [--rounds N] [--window W] [--servers a,b,...] [--deflate]
 //! ```
 //!
 //! See benches/README.md for what is measured and how to read the tables.
 
 mod client;
+mod fanout;
+mod fanout_client;
+mod fanout_servers;
 mod servers;
 mod sys;
 
@@ -43,7 +49,29 @@ fn main() {
         }
         return;
     }
-    let options = Options::parse(&args);
+    if args.first().map(String::as_str) == Some("fanout-server") {
+        let kind = args
+            .get(1)
+            .and_then(|n| fanout_servers::FanKind::from_name(n))
+            .expect("usage: fanout-server KIND [--deflate]");
+        let deflate = args.get(2).map(String::as_str) == Some("--deflate");
+        if sys::cores() >= 2 {
+            sys::pin_to_core(SERVER_CORE);
+        }
+        sys::raise_nofile();
+        if let Err(e) = fanout_servers::run(kind, deflate) {
+            eprintln!("{} fan-out server failed: {e}", kind.name());
+            std::process::exit(1);
+        }
+        return;
+    }
+    let fanout = args.first().map(String::as_str) == Some("fanout");
+    let fanout_options = fanout.then(|| fanout::Options::parse(&args[1..]));
+    let options = if fanout {
+        Options::parse(&[])
+    } else {
+        Options::parse(&args)
+    };
     if sys::cores() >= 2 {
         sys::pin_to_core(CLIENT_CORE);
     } else {
@@ -59,7 +87,9 @@ fn main() {
         sys::cores(),
         sys::cpu_model()
     );
-    let result = if options.idle {
+    let result = if let Some(o) = &fanout_options {
+        runtime.block_on(fanout::run(o))
+    } else if options.idle {
         runtime.block_on(idle(&options))
     } else {
         runtime.block_on(load(&options))
@@ -190,7 +220,8 @@ fn usage(problem: &str) -> ! {
     }
     eprintln!(
         "usage: ws-load [load] [--quick] [--rounds N] [--secs S] [--scenario CONNSxBYTES]... [--servers a,b]\n       \
-         ws-load idle [--quick] [--conns N] [--wait S] [--servers a,b]\n\
+         ws-load idle [--quick] [--conns N] [--wait S] [--servers a,b]\n       \
+         ws-load fanout [--quick] [--subs N,N] [--secs S] [--rounds N] [--window W] [--servers a,b] [--deflate]\n\
          servers: {}",
         Kind::ALL.map(Kind::name).join(", ")
     );

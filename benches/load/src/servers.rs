@@ -90,7 +90,7 @@ pub fn run(kind: Kind) -> io::Result<()> {
     })
 }
 
-fn announce_ready(port: u16) {
+pub(crate) fn announce_ready(port: u16) {
     let mut out = io::stdout();
     let _ = writeln!(out, "ready {port}");
     let _ = out.flush();

@@ -99,3 +99,15 @@ pub fn cpu_model() -> String {
         .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_string())
         .unwrap_or_else(|| "unknown".into())
 }
+
+/// CLOCK_MONOTONIC in nanoseconds: one clock for every process on the
+/// machine, so a time stamp written by one is comparable in another.
+pub fn now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
