@@ -329,3 +329,39 @@ async fn compressed_subscribers_get_the_shared_frame() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_failed_transport_leaves_the_hub_before_the_stream_is_dropped() {
+    let hub = Hub::new(HubConfig::default());
+    let (server_io, client_io) = tokio::io::duplex(4096);
+    let mut server = WebSocketStream::from_raw(server_io, Role::Server, Config::default(), &[]);
+    let me = hub.subscriber();
+    server.attach(&me);
+    me.subscribe("t");
+    drop(client_io); // the peer vanishes without a close frame
+    let ended = timeout(LIMIT, server.recv()).await.unwrap();
+    assert!(ended.is_err(), "{ended:?}");
+    assert_eq!(
+        hub.subscriber_count("t"),
+        0,
+        "left while `server` still exists"
+    );
+    assert_eq!(hub.publish("t", "nobody"), 0);
+    drop(server);
+}
+
+#[tokio::test]
+async fn a_closing_connection_stops_taking_messages() {
+    let hub = Hub::new(HubConfig::default());
+    let (me, mut client, _task) = member(&hub, Config::default(), 4096);
+    me.subscribe("t");
+    client.close(CloseCode::NORMAL, "bye").await.unwrap();
+    // The server answers the close; from then on it takes nothing.
+    let deadline = tokio::time::Instant::now() + LIMIT;
+    while hub.subscriber_count("t") > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "still subscribed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(hub.publish("t", "too late"), 0);
+    assert!(!me.is_subscribed("t"));
+}

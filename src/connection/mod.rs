@@ -611,6 +611,12 @@ impl Connection {
                 State::Closed(_) => self.transport = Transport::Shutdown,
                 _ => {
                     let error = self.fail(Error::CloseTimeout);
+                    if self.wants_write() {
+                        // Our close frame is still unwritten after a whole
+                        // close timeout: the peer does not read. Waiting
+                        // another one to write it would change nothing.
+                        self.transport = Transport::Abort;
+                    }
                     self.pending_error = Some(error);
                 }
             },

@@ -25,9 +25,16 @@
 //!         ws.attach(&me);
 //!         me.subscribe("lobby");
 //!         // Everything said in the lobby reaches everyone in it but the
-//!         // speaker, framed once for all of them.
-//!         while let Event::Text(text) = ws.recv().await? {
-//!             me.publish("lobby", text);
+//!         // speaker, framed once for all of them. Keep `me` for as long as
+//!         // the connection: dropping it leaves every topic.
+//!         loop {
+//!             match ws.recv().await? {
+//!                 Event::Text(text) => {
+//!                     me.publish("lobby", text);
+//!                 }
+//!                 Event::Close(_) => break,
+//!                 _ => {} // binary, ping, pong
+//!             }
 //!         }
 //!         Ok::<_, rfc6455::StreamError>(())
 //!     });
@@ -56,13 +63,23 @@
 //! then closes with 1008 (Policy Violation, RFC 6455 §7.4.1) within its
 //! close timeout (the default), or drop its oldest queued messages.
 //!
+//! A burst is what reaches one subscriber between two wake-ups of its
+//! connection's task: publishing is synchronous, so a producer that
+//! publishes 100 updates in one loop puts all 100 in a queue before that
+//! connection runs. Make `max_queue_messages` larger than your largest
+//! such loop, or a subscriber that keeps up will still overflow (and,
+//! under `DropOldest`, lose messages silently).
+//!
 //! Which to choose: `Disconnect` when every message matters (chat: a
 //! client that reconnects can fetch history; one that silently misses
 //! lines cannot know), `DropOldest` when only the latest state matters
 //! (prices, positions, presence). Size the bounds by burst, not by rate: a
 //! subscriber that keeps up drains its queue at every wake-up, so the
 //! queue only holds what arrives while its connection waits for the
-//! network.
+//! network. Keepalive still applies under `DropOldest`: a peer that reads
+//! nothing also does not answer pings (its pong would queue behind the
+//! backlog), so [`Config::keepalive`](crate::Config::keepalive) ends it with
+//! 1011.
 //!
 //! # Many instances
 //!
@@ -291,8 +308,10 @@ impl Hub {
     }
 
     /// A new subscriber, in no topic. Attach it to a connection with
-    /// [`WebSocketStream::attach`](crate::tokio::WebSocketStream::attach);
-    /// dropping it (or the connection ending) takes it out of every topic.
+    /// [`WebSocketStream::attach`](crate::tokio::WebSocketStream::attach)
+    /// and keep it while the connection lives: dropping it (or the
+    /// connection ending) takes it out of every topic.
+    #[must_use = "dropping a Subscriber takes it out of every topic"]
     pub fn subscriber(&self) -> Subscriber {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         Subscriber {
@@ -425,6 +444,17 @@ impl Subscriber {
         closed.is_some()
     }
 
+    /// `true` when it is in `topic`.
+    pub fn is_subscribed(&self, topic: &str) -> bool {
+        let state = self.inbox.lock();
+        state.topics.iter().any(|(t, _)| &**t == topic)
+    }
+
+    /// How many topics it is in.
+    pub fn topic_count(&self) -> usize {
+        self.inbox.lock().topics.len()
+    }
+
     /// The topics it is in.
     pub fn topics(&self) -> Vec<String> {
         let state = self.inbox.lock();
@@ -514,5 +544,21 @@ impl Mailbox {
     /// The subscriber's number.
     pub fn id(&self) -> SubscriberId {
         self.inbox.id
+    }
+
+    /// Messages and payload bytes waiting in the subscriber's queue (what
+    /// its connection has not taken yet; see [`Subscriber::queued`]).
+    pub fn queued(&self) -> (usize, usize) {
+        self.inbox.queued()
+    }
+
+    /// Messages dropped to make room ([`SlowSubscriber::DropOldest`]).
+    pub fn dropped(&self) -> u64 {
+        self.inbox.dropped()
+    }
+
+    /// `true` once the hub dropped the subscriber for not keeping up.
+    pub fn is_evicted(&self) -> bool {
+        self.inbox.status() == Status::Evicted
     }
 }

@@ -152,12 +152,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// high-water mark. A subscriber the hub dropped as too slow is closed
     /// with 1008.
     fn poll_deliveries(&mut self, cx: &mut Context<'_>) -> Deliveries {
+        if self.attached.is_some() && !self.conn.state().is_open() {
+            // Closing: nothing more can be sent, so stop taking messages
+            // and leave every topic now.
+            self.attached = None;
+        }
         let Some(Attachment(inbox)) = &self.attached else {
             return Deliveries::Done;
         };
-        if !self.conn.state().is_open() {
-            return Deliveries::Done;
-        }
         let conn = &mut self.conn;
         let high_water = conn.config().send_high_water;
         let mut blocked = false;
@@ -224,7 +226,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                         // not, the waker is registered and a later poll
                         // finishes the job.
                         if let Poll::Ready(Err(e)) = self.poll_write_queued(cx, side) {
-                            return Poll::Ready(Err(e.into()));
+                            return Poll::Ready(Err(self.transport_failed(e)));
                         }
                         return Poll::Ready(Ok(event));
                     }
@@ -245,7 +247,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             match self.poll_write_queued(cx, side) {
                 // All written: take more.
                 Poll::Ready(Ok(())) if deliveries == Deliveries::More => continue,
-                Poll::Ready(Err(e)) if self.ending.is_none() => return Poll::Ready(Err(e.into())),
+                Poll::Ready(Err(e)) if self.ending.is_none() => {
+                    return Poll::Ready(Err(self.transport_failed(e)))
+                }
                 // Ending anyway, and the transport is gone: nothing left to
                 // write, wait for or read.
                 Poll::Ready(Err(_)) => return Poll::Ready(self.finish()),
@@ -268,7 +272,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     let _ = e;
                     self.conn.recv_eof();
                 }
-                Err(e) => return Poll::Ready(Err(e.into())),
+                Err(e) => return Poll::Ready(Err(self.transport_failed(e))),
             }
         }
     }
@@ -305,6 +309,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         if let Some(Poll::Ready(reason)) = self.shutdown.as_mut().map(|g| g.poll_signaled(cx)) {
             let _ = self.conn.close(crate::CloseCode::GOING_AWAY, &reason);
         }
+    }
+
+    /// The transport failed: nothing more will be delivered, so leave the
+    /// hub now rather than when the stream is dropped.
+    fn transport_failed(&mut self, error: io::Error) -> StreamError {
+        self.attached = None;
+        error.into()
     }
 
     fn finish(&mut self) -> Result<Event, StreamError> {

@@ -40,6 +40,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketReader<S> {
         WebSocketReader { shared }
     }
 
+    /// Writes what a [hub](crate::hub) queues for `subscriber` while this
+    /// reader's `recv` is polled; see
+    /// [`WebSocketStream::attach`](super::WebSocketStream::attach).
+    pub fn attach(&mut self, subscriber: &crate::hub::Subscriber) {
+        lock(&self.shared).attach(subscriber);
+    }
+
     /// The next event (see [`WebSocketStream::recv`](super::WebSocketStream::recv)).
     /// Cancel-safe.
     pub async fn recv(&mut self) -> Result<Event, StreamError> {

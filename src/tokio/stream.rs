@@ -148,8 +148,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// slow, the connection closes with 1008 (Policy Violation). When the
     /// connection ends, the subscriber leaves every topic.
     ///
-    /// A stream writes for one subscriber; attaching another replaces it.
-    /// Deliveries wait while a fragmented message is being sent.
+    /// Keep `subscriber` while the connection lives: dropping it leaves
+    /// every topic. A stream writes for one subscriber; attaching another
+    /// replaces it. Once split, the reader does the delivering
+    /// ([`WebSocketReader::attach`] attaches after the split). Deliveries
+    /// wait while a fragmented message is being sent. Once the connection
+    /// starts closing, or its transport fails, the subscriber leaves every
+    /// topic and takes no more messages.
     pub fn attach(&mut self, subscriber: &crate::hub::Subscriber) {
         self.inner.attach(subscriber);
     }
