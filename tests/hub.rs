@@ -228,7 +228,9 @@ async fn drop_oldest_keeps_the_newest_and_counts_the_rest() {
     for i in 7..12 {
         assert_eq!(next_text(&mut client).await, format!("{i}"));
     }
-    // A message larger than the byte bound is the one dropped.
+    // A message larger than the byte bound goes into an empty queue only:
+    // everything older is dropped to make room for it, and it is dropped in
+    // turn when anything follows.
     let tiny = Hub::new(
         HubConfig::default()
             .max_queue_bytes(10)
@@ -236,8 +238,24 @@ async fn drop_oldest_keeps_the_newest_and_counts_the_rest() {
     );
     let s = tiny.subscriber();
     s.subscribe("t");
-    assert_eq!(tiny.publish("t", "0123456789abc"), 0);
-    assert_eq!(s.dropped(), 1);
+    assert_eq!(tiny.publish("t", "abc"), 1);
+    assert_eq!(tiny.publish("t", "0123456789abc"), 1);
+    assert_eq!((s.queued(), s.dropped()), ((1, 13), 1));
+    assert_eq!(tiny.publish("t", "xyz"), 1);
+    assert_eq!((s.queued(), s.dropped()), ((1, 3), 2));
+}
+
+#[tokio::test]
+async fn one_large_message_does_not_evict_subscribers_that_keep_up() {
+    let hub = Hub::new(HubConfig::default().max_queue_bytes(1000));
+    let (a, mut ac, _at) = member(&hub, Config::default(), 64 * 1024);
+    let (b, _bc, _bt) = member(&hub, Config::default(), 64 * 1024);
+    a.subscribe("room");
+    b.subscribe("room");
+    let big = "z".repeat(5000);
+    assert_eq!(hub.publish("room", big.as_str()), 2, "empty queues take it");
+    assert!(!a.is_evicted() && !b.is_evicted());
+    assert_eq!(next_text(&mut ac).await, big);
 }
 
 #[derive(Default)]

@@ -155,7 +155,7 @@ mod deflate {
     }
 
     #[test]
-    fn each_window_size_gets_its_own_shared_frame() {
+    fn every_window_size_inflates_what_it_is_sent() {
         let prepared = PreparedMessage::new(JSON.repeat(20));
         for bits in [9, 12, 15] {
             let (mut server, mut client) = pair(no_context(bits), DeflateConfig::default());

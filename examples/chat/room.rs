@@ -132,20 +132,26 @@ impl Chat {
         let members = {
             let mut state = self.lock();
             let state = &mut *state;
-            let Some(client) = state.clients.get_mut(&me.id()) else {
-                return;
-            };
-            if let Some(old) = client.name.replace(name.to_owned()) {
-                state.names.remove(&old);
+            // Checked again: another join may have taken the name while
+            // this one left its old room.
+            if state.names.get(name).is_some_and(|&owner| owner != me.id()) {
+                None
+            } else {
+                let Some(client) = state.clients.get_mut(&me.id()) else {
+                    return;
+                };
+                if let Some(old) = client.name.replace(name.to_owned()) {
+                    state.names.remove(&old);
+                }
+                client.room = Some(room.to_owned());
+                state.names.insert(name.to_owned(), me.id());
+                let members = state.rooms.entry(room.to_owned()).or_default();
+                members.insert(me.id());
+                Some(member_names(state, room))
             }
-            client.room = Some(room.to_owned());
-            state.names.insert(name.to_owned(), me.id());
-            state
-                .rooms
-                .entry(room.to_owned())
-                .or_default()
-                .insert(me.id());
-            member_names(state, room)
+        };
+        let Some(members) = members else {
+            return error(me, "name_taken", "that name is taken");
         };
         // The welcome first, so that everything from the room follows it.
         welcome(me, name, room, members);

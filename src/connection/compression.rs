@@ -92,15 +92,12 @@ mod imp {
         /// The frame to queue for `message`: shared by every connection
         /// with the same window when we have no context takeover; `None`
         /// when this connection must compress it against its own context.
-        pub(crate) fn prepared_frame<'a>(
-            &mut self,
-            message: &'a PreparedMessage,
-        ) -> Option<&'a Bytes> {
+        pub(crate) fn prepared_frame(&mut self, message: &PreparedMessage) -> Option<Bytes> {
             let SendCompressor::Shared { window_bits: bits } = self.compressor else {
                 return None;
             };
             if message.len() < self.min_size {
-                return Some(message.frame());
+                return Some(message.frame().clone());
             }
             let level = self.level;
             Some(message.compressed_frame(bits, |payload| {
@@ -141,8 +138,20 @@ mod imp {
         config: &Config,
         extensions: &Extensions,
     ) -> (Option<Inflater>, Option<Deflater>) {
-        let Some(params) = &extensions.deflate else {
+        let Some(agreed) = &extensions.deflate else {
             return (None, None);
+        };
+        // A negotiation never agrees to bits outside 8..=15; parameters
+        // built by hand are held to the same range rather than panic later.
+        let range = crate::deflate::MIN_WINDOW_BITS..=crate::deflate::MAX_WINDOW_BITS;
+        let params = &crate::deflate::DeflateParams {
+            server_max_window_bits: agreed
+                .server_max_window_bits
+                .clamp(*range.start(), *range.end()),
+            client_max_window_bits: agreed
+                .client_max_window_bits
+                .clamp(*range.start(), *range.end()),
+            ..*agreed
         };
         // What was agreed always runs; the config only tunes how hard we
         // compress, so a negotiated extension can never be silently off.
@@ -200,7 +209,7 @@ mod imp {
             match *self {}
         }
 
-        pub(crate) fn prepared_frame<'a>(&mut self, _: &'a PreparedMessage) -> Option<&'a Bytes> {
+        pub(crate) fn prepared_frame(&mut self, _: &PreparedMessage) -> Option<Bytes> {
             match *self {}
         }
     }

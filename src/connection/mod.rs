@@ -391,10 +391,14 @@ impl Connection {
             return Err(SendError::FragmentedMessageInProgress);
         }
         self.check_queue(message.len())?;
+        let shared;
         let frame = match self.deflater.as_mut() {
             None => message.frame(),
             Some(deflater) => match deflater.prepared_frame(message) {
-                Some(shared) => shared,
+                Some(frame) => {
+                    shared = frame;
+                    &shared
+                }
                 None => return self.send(message.message()),
             },
         };

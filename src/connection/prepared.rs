@@ -19,8 +19,12 @@ use crate::Utf8Bytes;
 /// With permessage-deflate (RFC 7692), a connection whose server side has
 /// no context takeover (`server_no_context_takeover`, asked for by the
 /// client or announced by the server) compresses each message on its own,
-/// so the compressed frame is the same for all of them: it is built once
-/// per window size, on first use, and shared. A connection with context
+/// so one compressed frame serves all of them: it is built on first use
+/// and shared by every connection whose window is large enough to inflate
+/// it (all of them, for a message shorter than the smallest window; a
+/// connection with a smaller window than the frame needs compresses it
+/// again, and its frame replaces the first). A prepared message holds at
+/// most one compressed frame. A connection with context
 /// takeover compresses against what it sent before, so it compresses the
 /// message itself, once per connection: smaller output for similar
 /// messages, at a compression per recipient in CPU and a 32 KiB window
@@ -51,10 +55,13 @@ struct Prepared {
     /// that the payload is not held twice.
     frame: Bytes,
     header_len: usize,
-    /// Compressed frames, one per window size (index `window_bits - 8`),
-    /// built by the first connection that needs each.
+    /// The compressed frame, with the smallest window a decompressor needs
+    /// to inflate it; built by the first connection that needs it. One
+    /// frame serves every connection whose window is at least that large,
+    /// so at most one is kept: a connection with a smaller window replaces
+    /// it with its own, which then serves everyone.
     #[cfg(feature = "deflate")]
-    compressed: [std::sync::OnceLock<Bytes>; 8],
+    compressed: std::sync::Mutex<Option<(u8, Bytes)>>,
 }
 
 impl PreparedMessage {
@@ -110,21 +117,34 @@ impl PreparedMessage {
         &self.0.frame
     }
 
-    /// The frame compressed with a window of `2^window_bits` and no
-    /// context, built with `compress` the first time it is asked for.
+    /// The frame compressed without context, for a decompressor with a
+    /// window of `2^window_bits`: the cached one if it fits that window,
+    /// else compressed by `compress` (with that window) and cached.
     #[cfg(feature = "deflate")]
     pub(crate) fn compressed_frame(
         &self,
         window_bits: u8,
         compress: impl FnOnce(&[u8]) -> Bytes,
-    ) -> &Bytes {
-        let slot = &self.0.compressed[usize::from(window_bits.clamp(8, 15) - 8)];
-        slot.get_or_init(|| {
-            let payload = compress(&self.0.frame[self.0.header_len..]);
-            let mut header = FrameHeader::new(self.opcode(), 0);
-            header.rsv = crate::frame::RSV1;
-            encode(header, &payload)
-        })
+    ) -> Bytes {
+        // Held while compressing: another connection wants the same bytes
+        // and waits for them rather than compressing again.
+        let mut cached = self.0.compressed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((needs, frame)) = &*cached {
+            if *needs <= window_bits {
+                return frame.clone();
+            }
+        }
+        let payload = compress(&self.0.frame[self.0.header_len..]);
+        let mut header = FrameHeader::new(self.opcode(), 0);
+        header.rsv = crate::frame::RSV1;
+        let frame = encode(header, &payload);
+        // No match reaches back past the start of the message, so a short
+        // message inflates with a window just larger than itself.
+        let len = self.len().max(1);
+        let bits_for_len = (usize::BITS - (len - 1).leading_zeros()).max(8);
+        let needs = window_bits.min(bits_for_len as u8);
+        *cached = Some((needs, frame.clone()));
+        frame
     }
 
     #[cfg(feature = "deflate")]

@@ -1,6 +1,6 @@
 //! One subscriber's bounded queue of messages waiting to be written.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::Waker;
 
@@ -55,8 +55,9 @@ pub(crate) struct State {
     bytes: usize,
     waker: Option<Waker>,
     pub(crate) status: Status,
-    /// The topics it is in, with its index in each topic's member list.
-    pub(crate) topics: Vec<(Arc<str>, usize)>,
+    /// The topics it is in, with its index in each topic's member list: a
+    /// map, so that a subscriber in thousands of topics leaves one quickly.
+    pub(crate) topics: HashMap<Arc<str>, usize>,
     /// Messages dropped to make room under [`SlowSubscriber::DropOldest`].
     dropped: u64,
 }
@@ -71,7 +72,7 @@ impl Inbox {
                 bytes: 0,
                 waker: None,
                 status: Status::Open,
-                topics: Vec::new(),
+                topics: HashMap::new(),
                 dropped: 0,
             }),
         }
@@ -85,6 +86,10 @@ impl Inbox {
 
     /// Queues `message` within `config`'s bounds, applying its policy on
     /// overflow, and wakes the connection.
+    ///
+    /// An empty queue takes any one message, as a connection's send queue
+    /// does: a subscriber that keeps up gets even a message larger than the
+    /// byte bound, and only one with a backlog overflows.
     pub(crate) fn push(&self, message: &PreparedMessage, config: &HubConfig) -> Pushed {
         let waker;
         let pushed;
@@ -95,10 +100,13 @@ impl Inbox {
             }
             let len = message.len();
             let fits = |s: &State| {
-                s.queue.len() < config.max_queue_messages
-                    && s.bytes.saturating_add(len) <= config.max_queue_bytes
+                s.queue.is_empty()
+                    || (s.queue.len() < config.max_queue_messages
+                        && s.bytes.saturating_add(len) <= config.max_queue_bytes)
             };
-            if !fits(&state) {
+            if fits(&state) {
+                pushed = Pushed::Queued;
+            } else {
                 match config.slow_subscriber {
                     SlowSubscriber::Disconnect => {
                         state.status = Status::Evicted;
@@ -107,25 +115,16 @@ impl Inbox {
                         pushed = Pushed::Evicted;
                     }
                     SlowSubscriber::DropOldest => {
+                        // Ends at the latest with an empty queue, which fits.
                         while !fits(&state) {
-                            let Some(old) = state.queue.pop_front() else {
-                                break;
-                            };
-                            state.bytes -= old.len();
-                            state.dropped += 1;
+                            if let Some(old) = state.queue.pop_front() {
+                                state.bytes -= old.len();
+                                state.dropped += 1;
+                            }
                         }
-                        if fits(&state) {
-                            pushed = Pushed::Queued;
-                        } else {
-                            // Larger than the whole bound: it is the one
-                            // dropped.
-                            state.dropped += 1;
-                            return Pushed::Refused;
-                        }
+                        pushed = Pushed::Queued;
                     }
                 }
-            } else {
-                pushed = Pushed::Queued;
             }
             if pushed == Pushed::Queued {
                 state.bytes += len;
@@ -142,31 +141,46 @@ impl Inbox {
     /// Hands queued messages, oldest first, to `sink` until it returns
     /// `false` (it is full) or none is left, and registers `waker` to hear
     /// of the next one.
+    ///
+    /// The lock is not held while `sink` runs (it may compress): a message
+    /// is taken out first, and put back in front if `sink` refuses it.
     pub(crate) fn drain(
         &self,
         waker: &Waker,
         mut sink: impl FnMut(&PreparedMessage) -> bool,
     ) -> Drained {
-        let mut state = self.lock();
-        if state.status == Status::Evicted {
-            return Drained::Evicted;
-        }
-        if !state.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            state.waker = Some(waker.clone());
-        }
-        while let Some(message) = state.queue.front() {
-            if !sink(message) {
+        loop {
+            let message = {
+                let mut state = self.lock();
+                if state.status == Status::Evicted {
+                    return Drained::Evicted;
+                }
+                if !state.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                    state.waker = Some(waker.clone());
+                }
+                match state.queue.pop_front() {
+                    Some(message) => {
+                        state.bytes -= message.len();
+                        message
+                    }
+                    None => {
+                        if state.queue.capacity() > 64 {
+                            // A burst is over: give its memory back.
+                            state.queue = VecDeque::new();
+                        }
+                        return Drained::Empty;
+                    }
+                }
+            };
+            if !sink(&message) {
+                let mut state = self.lock();
+                if state.status != Status::Evicted {
+                    state.bytes += message.len();
+                    state.queue.push_front(message);
+                }
                 return Drained::More;
             }
-            let len = message.len();
-            state.queue.pop_front();
-            state.bytes -= len;
         }
-        if state.queue.capacity() > 64 {
-            // A burst is over: give its memory back.
-            state.queue = VecDeque::new();
-        }
-        Drained::Empty
     }
 
     /// Stops taking messages; those queued may still be drained.

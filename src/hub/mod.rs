@@ -128,12 +128,12 @@
 //! # Cost
 //!
 //! A topic costs its name, a table slot and a `Vec` of pointers to its
-//! subscribers; a subscriber lists its topics with its index in each, so
-//! leaving a topic of any size is O(1). Counted by `tests/hub_memory.rs`:
-//! 10,000 topics of 3 subscribers cost 139 bytes per membership, topics
-//! included, and an idle subscriber 152 bytes. Publishing to `n`
-//! subscribers takes one short lock per subscriber and wakes those that
-//! were waiting.
+//! subscribers; a subscriber maps its topics to its index in each, so
+//! leaving a topic of any size, from any number of topics, is O(1).
+//! Counted by `tests/hub_memory.rs`: 10,000 topics of 3 subscribers cost
+//! 159 bytes per membership, topics included, and an idle subscriber 176
+//! bytes. Publishing to `n` subscribers takes one short lock per subscriber
+//! and wakes those that were waiting.
 
 mod inbox;
 mod topics;
@@ -177,9 +177,17 @@ pub struct HubConfig {
     /// Messages one subscriber may have waiting in the hub. Default 1024.
     pub max_queue_messages: usize,
     /// Payload bytes one subscriber may have waiting in the hub. Default
-    /// 256 KiB. A message larger than this is never queued: under
-    /// [`SlowSubscriber::Disconnect`] it drops the subscriber, under
-    /// [`SlowSubscriber::DropOldest`] it is the one dropped.
+    /// 256 KiB. An empty queue takes any one message, as a connection's
+    /// send queue does, so a subscriber that keeps up gets even a larger
+    /// one; a subscriber with a backlog overflows. When clients' messages
+    /// are published to others, keep
+    /// [`Config::max_message_size`](crate::Config::max_message_size) well
+    /// under this bound, or one large message overflows every member that
+    /// has anything queued.
+    ///
+    /// The bound counts payloads. With permessage-deflate, a queued
+    /// message also holds its one shared compressed frame, so a full queue
+    /// holds at most about twice the bound.
     pub max_queue_bytes: usize,
     /// What to do when a subscriber's queue would overflow. Default
     /// [`SlowSubscriber::Disconnect`].
@@ -225,10 +233,15 @@ impl HubConfig {
 /// what it receives to its own [`Hub::publish_local`]. The bus must drop
 /// the copies of its own instance's messages that come back to it.
 ///
-/// The methods are called from `publish` and `subscribe` calls, under no
-/// lock of the hub but on the caller's task: they must not block. Hand the
-/// message to a task of the bus (a bounded channel, counting what it
-/// cannot take) and return.
+/// The methods run on the caller's task, inside `publish`, `subscribe`,
+/// `unsubscribe` and the removal of a subscriber: they must not block.
+/// Hand the change to a task of the bus (a bounded channel, counting what
+/// it cannot take) and return. [`topic_opened`](Bus::topic_opened) and
+/// [`topic_closed`](Bus::topic_closed) run while the hub's topic registry
+/// is locked, so that they arrive in the order of the changes (a topic
+/// closed and at once reopened by another subscriber is never seen closed
+/// last); calling the hub from them deadlocks. [`publish`](Bus::publish)
+/// runs under no lock of the hub.
 pub trait Bus: Send + Sync + 'static {
     /// Carries `message`, published here to `topic`, to the other
     /// instances.
@@ -386,8 +399,10 @@ impl Shared {
 
     /// Takes `inbox` out of every topic.
     pub(crate) fn leave_all(&self, inbox: &Inbox) {
-        let closed = self.write().unsubscribe_all(inbox);
+        let mut topics = self.write();
+        let closed = topics.unsubscribe_all(inbox);
         if let Some(bus) = &self.bus {
+            // Under the lock: in the order of the changes.
             for topic in closed {
                 bus.topic_closed(&topic);
             }
@@ -423,10 +438,11 @@ impl Subscriber {
     /// subscriber was dropped as too slow or its connection ended.
     pub fn subscribe(&self, topic: &str) -> bool {
         let shared = &self.hub.shared;
-        let created = shared.write().subscribe(topic, &self.inbox);
+        let mut topics = shared.write();
+        let created = topics.subscribe(topic, &self.inbox);
         if created == Some(true) {
             if let Some(bus) = &shared.bus {
-                bus.topic_opened(topic);
+                bus.topic_opened(topic); // under the lock: in order
             }
         }
         created.is_some()
@@ -435,7 +451,8 @@ impl Subscriber {
     /// Leaves `topic`; `false` if it was not in it.
     pub fn unsubscribe(&self, topic: &str) -> bool {
         let shared = &self.hub.shared;
-        let closed = shared.write().unsubscribe(topic, &self.inbox);
+        let mut topics = shared.write();
+        let closed = topics.unsubscribe(topic, &self.inbox);
         if closed == Some(true) {
             if let Some(bus) = &shared.bus {
                 bus.topic_closed(topic);
@@ -446,8 +463,7 @@ impl Subscriber {
 
     /// `true` when it is in `topic`.
     pub fn is_subscribed(&self, topic: &str) -> bool {
-        let state = self.inbox.lock();
-        state.topics.iter().any(|(t, _)| &**t == topic)
+        self.inbox.lock().topics.contains_key(topic)
     }
 
     /// How many topics it is in.
@@ -458,7 +474,7 @@ impl Subscriber {
     /// The topics it is in.
     pub fn topics(&self) -> Vec<String> {
         let state = self.inbox.lock();
-        state.topics.iter().map(|(t, _)| t.to_string()).collect()
+        state.topics.keys().map(|t| t.to_string()).collect()
     }
 
     /// Publishes `message` to every subscriber of `topic` but this one, and

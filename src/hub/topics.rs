@@ -19,7 +19,7 @@ impl Topics {
     /// Returns whether the topic is new, for the bus.
     pub(crate) fn subscribe(&mut self, topic: &str, inbox: &Arc<Inbox>) -> Option<bool> {
         let mut state = inbox.lock();
-        if state.status != Status::Open || state.topics.iter().any(|(t, _)| &**t == topic) {
+        if state.status != Status::Open || state.topics.contains_key(topic) {
             return None;
         }
         let (name, members, created) = match self.map.get_key_value(topic) {
@@ -34,7 +34,7 @@ impl Topics {
                 (name, members, true)
             }
         };
-        state.topics.push((name, members.len()));
+        state.topics.insert(name, members.len());
         members.push(inbox.clone());
         Some(created)
     }
@@ -42,11 +42,7 @@ impl Topics {
     /// Takes `inbox` out of `topic`; returns whether the topic is now gone
     /// (it had no one else), `None` if it was not in it.
     pub(crate) fn unsubscribe(&mut self, topic: &str, inbox: &Inbox) -> Option<bool> {
-        let index = {
-            let mut state = inbox.lock();
-            let at = state.topics.iter().position(|(t, _)| &**t == topic)?;
-            state.topics.swap_remove(at).1
-        };
+        let index = inbox.lock().topics.remove(topic)?;
         Some(self.remove_at(topic, index))
     }
 
@@ -69,8 +65,8 @@ impl Topics {
         members.swap_remove(index);
         if let Some(moved) = members.get(index) {
             let mut state = moved.lock();
-            if let Some(entry) = state.topics.iter_mut().find(|(t, _)| &**t == topic) {
-                entry.1 = index;
+            if let Some(entry) = state.topics.get_mut(topic) {
+                *entry = index;
             }
         }
         if members.is_empty() {

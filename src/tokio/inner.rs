@@ -145,6 +145,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 
     /// Writes what the hub queues for `subscriber` from now on.
     pub(crate) fn attach(&mut self, subscriber: &Subscriber) {
+        if let Some(Attachment(current)) = &self.attached {
+            if Arc::ptr_eq(current, subscriber.inbox()) {
+                return; // replacing it by itself would drop it from the hub
+            }
+        }
         self.attached = Some(Attachment(subscriber.inbox().clone()));
     }
 
