@@ -12,10 +12,14 @@
 //! Redis pub/sub delivers each publisher connection's messages in order,
 //! and one task publishes for the whole instance, so each sender's
 //! messages arrive everywhere in the order sent. Delivery is at most once:
-//! while Redis is unreachable, local rooms keep working, publishes are
-//! dropped (and counted in the log) rather than delivered late (a publish
-//! that waited more than `MAX_DELAY` is dropped), and both connections are
-//! retried with backoff from 100 ms to 5 s.
+//! while Redis is unreachable, local rooms keep working, and publishes are
+//! dropped (and counted in the log) rather than delivered late: what was
+//! published before the current connection opened, or waited more than
+//! `MAX_DELAY`, is not sent. Both connections are retried with backoff
+//! from 100 ms to 5 s; losing the subscription (which notices at once)
+//! makes the publisher reconnect too, so the first line after an outage is
+//! not lost on a dead connection. `/healthz` says `"up"` only while both
+//! connections are.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -25,7 +29,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::StreamExt;
 use rfc6455::hub::{Bus, Hub};
 use rfc6455::{Message, PreparedMessage, Utf8Bytes};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// Channel names are this prefix and the hub topic.
 const PREFIX: &str = "chat:";
@@ -44,16 +48,27 @@ pub struct RedisBus {
     /// Tells this instance's messages from the others'.
     instance: String,
     outgoing: mpsc::Sender<Publish>,
-    /// The subscription is up: messages from other instances arrive.
-    up: Arc<AtomicBool>,
-    dropped: Arc<AtomicU64>,
+    links: Arc<Links>,
 }
 
-/// Counts a dropped publish, and says so now and then.
-fn count_drop(dropped: &AtomicU64) {
-    let dropped = dropped.fetch_add(1, Ordering::Relaxed) + 1;
-    if dropped == 1 || dropped % 1000 == 0 {
-        eprintln!("chat: redis: {dropped} publishes dropped while it is unreachable");
+/// The state of the two Redis connections, shared by their tasks.
+#[derive(Default)]
+struct Links {
+    /// The pattern subscription is up: other instances' messages arrive.
+    subscribed: AtomicBool,
+    /// The publishing connection is up.
+    publishing: AtomicBool,
+    /// Publishes dropped because Redis was unreachable.
+    dropped: AtomicU64,
+}
+
+impl Links {
+    /// Counts a dropped publish, and says so now and then.
+    fn count_drop(&self) {
+        let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        if dropped == 1 || dropped % 1000 == 0 {
+            eprintln!("chat: redis: {dropped} publishes dropped while it was unreachable");
+        }
     }
 }
 
@@ -69,15 +84,17 @@ impl Bus for RedisBus {
         let channel = format!("{PREFIX}{topic}");
         let publish = (channel, payload.freeze(), Instant::now());
         if self.outgoing.try_send(publish).is_err() {
-            count_drop(&self.dropped);
+            self.links.count_drop();
         }
     }
 }
 
 impl RedisBus {
-    /// `true` while messages from other instances arrive.
+    /// `true` while both connections are up: this instance's messages go
+    /// out and the others' come in.
     pub fn is_up(&self) -> bool {
-        self.up.load(Ordering::Relaxed)
+        self.links.subscribed.load(Ordering::Relaxed)
+            && self.links.publishing.load(Ordering::Relaxed)
     }
 }
 
@@ -93,46 +110,69 @@ pub fn start(
     let bus = Arc::new(RedisBus {
         instance: format!("{:016x}", rand_id()),
         outgoing,
-        up: Arc::default(),
-        dropped: Arc::default(),
+        links: Arc::default(),
     });
     let hub = hub_for(bus.clone());
-    tokio::spawn(publish_loop(client.clone(), backlog, bus.dropped.clone()));
+    // Bumped each time the subscription is lost: Redis went away, so the
+    // publishing connection is dead too, though it learns that only when it
+    // next writes (and loses that message).
+    let (lost_tx, lost) = watch::channel(0u64);
+    tokio::spawn(publish_loop(
+        client.clone(),
+        backlog,
+        bus.links.clone(),
+        lost,
+    ));
     tokio::spawn(subscribe_loop(
         client,
         hub.clone(),
         bus.instance.clone(),
-        bus.up.clone(),
+        bus.links.clone(),
+        lost_tx,
     ));
     Ok((bus, hub))
 }
 
-/// Sends this instance's publishes, one at a time, in order.
+/// Sends this instance's publishes, one at a time, in order. What was
+/// published while there was no connection is dropped, not sent late.
 async fn publish_loop(
     client: redis::Client,
     mut backlog: mpsc::Receiver<Publish>,
-    dropped: Arc<AtomicU64>,
+    links: Arc<Links>,
+    mut lost: watch::Receiver<u64>,
 ) {
     let mut retry = FIRST_RETRY;
     loop {
         match client.get_multiplexed_async_connection().await {
             Ok(mut conn) => {
+                let opened = Instant::now();
+                lost.borrow_and_update(); // losses before now are over
+                links.publishing.store(true, Ordering::Relaxed);
                 retry = FIRST_RETRY;
-                while let Some((channel, payload, made)) = backlog.recv().await {
-                    if made.elapsed() > MAX_DELAY {
-                        count_drop(&dropped);
+                loop {
+                    let next = tokio::select! {
+                        next = backlog.recv() => next,
+                        _ = lost.changed() => {
+                            eprintln!("chat: redis: subscription lost, so reconnecting the publisher too");
+                            break;
+                        }
+                    };
+                    let Some((channel, payload, made)) = next else {
+                        return; // the bus is gone
+                    };
+                    if made < opened || made.elapsed() > MAX_DELAY {
+                        links.count_drop();
                         continue;
                     }
                     let sent: redis::RedisResult<()> =
                         redis::AsyncCommands::publish(&mut conn, &channel, payload.as_ref()).await;
                     if let Err(e) = sent {
+                        links.count_drop();
                         eprintln!("chat: redis: publish failed: {e}; reconnecting");
                         break;
                     }
                 }
-                if backlog.is_closed() {
-                    return;
-                }
+                links.publishing.store(false, Ordering::Relaxed);
             }
             Err(e) => {
                 eprintln!("chat: redis: cannot connect to publish: {e}; retrying in {retry:?}")
@@ -144,7 +184,13 @@ async fn publish_loop(
 }
 
 /// Brings the other instances' publishes to this instance's hub.
-async fn subscribe_loop(client: redis::Client, hub: Hub, instance: String, up: Arc<AtomicBool>) {
+async fn subscribe_loop(
+    client: redis::Client,
+    hub: Hub,
+    instance: String,
+    links: Arc<Links>,
+    lost: watch::Sender<u64>,
+) {
     let mut retry = FIRST_RETRY;
     let pattern = format!("{PREFIX}*");
     loop {
@@ -156,7 +202,7 @@ async fn subscribe_loop(client: redis::Client, hub: Hub, instance: String, up: A
         match subscribed.await {
             Ok(pubsub) => {
                 eprintln!("chat: redis: subscribed to {pattern}");
-                up.store(true, Ordering::Relaxed);
+                links.subscribed.store(true, Ordering::Relaxed);
                 retry = FIRST_RETRY;
                 let mut messages = pubsub.into_on_message();
                 while let Some(message) = messages.next().await {
@@ -167,7 +213,8 @@ async fn subscribe_loop(client: redis::Client, hub: Hub, instance: String, up: A
                         message.get_payload_bytes(),
                     );
                 }
-                up.store(false, Ordering::Relaxed);
+                links.subscribed.store(false, Ordering::Relaxed);
+                lost.send_modify(|n| *n += 1);
                 eprintln!("chat: redis: subscription lost; reconnecting");
             }
             Err(e) => eprintln!("chat: redis: cannot subscribe: {e}; retrying in {retry:?}"),
@@ -176,7 +223,6 @@ async fn subscribe_loop(client: redis::Client, hub: Hub, instance: String, up: A
         retry = (retry * 2).min(LAST_RETRY);
     }
 }
-
 /// One message from Redis: another instance's publish, for this hub.
 fn deliver(hub: &Hub, instance: &str, channel: &str, payload: &[u8]) {
     let Some(topic) = channel.strip_prefix(PREFIX) else {

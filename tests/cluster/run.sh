@@ -7,16 +7,21 @@
 # 1. installs redis-server and haproxy with apt-get when missing (root, or
 #    password-less sudo), and the pinned Node `ws` (package-lock.json, npm ci
 #    into tests/cluster/node_modules);
-# 2. builds the chat: cargo build --release --all-features --example chat
-#    --example chat;
+# 2. builds the chat: cargo build --release --all-features --example chat;
 # 3. starts, all on 127.0.0.1: redis-server on a free port (no persistence),
 #    chat instances A and B on port 0 (they print their URL), each with
 #    --redis redis://127.0.0.1:PORT, and haproxy in TCP mode in front of
 #    both (haproxy.cfg.in: round robin, GET /healthz checks every 200 ms);
 # 4. runs check.mjs: phase 1, 3 clients straight on A and 3 on B in one
 #    room, 50 lines each, everyone gets all 300 exactly once and in order;
-#    phase 2, A gets SIGKILL and its 3 clients must be back in the room
-#    through haproxy within 15 s (README.md has the details);
+#    phase 2, a Redis outage: at check.mjs's request (over two FIFOs) this
+#    script kills redis-server, check.mjs checks that both instances report
+#    it and keep their rooms working locally, then this script starts
+#    redis-server again on the same port and check.mjs checks that the
+#    room spans both instances again and that nothing said during the
+#    outage arrives late; phase 3, A gets SIGKILL and its 3 clients must be
+#    back in the room through haproxy within 15 s (README.md has the
+#    details);
 # 5. stops everything (EXIT trap, on success and on failure) and exits 0
 #    only if every check passed. On a failure, or with CLUSTER_VERBOSE=1,
 #    it prints the servers' logs first.
@@ -122,6 +127,7 @@ T_RUN=$EPOCHREALTIME
 
 WORK="$(mktemp -d)"
 REDIS_LOG="$WORK/redis.log"
+REDIS_LOG_2="$WORK/redis-restarted.log" # phase 2 starts it again
 A_OUT="$WORK/a.out" A_LOG="$WORK/a.log"
 B_OUT="$WORK/b.out" B_LOG="$WORK/b.log"
 HAPROXY_CFG="$WORK/haproxy.cfg"
@@ -130,7 +136,7 @@ HAPROXY_SOCKET="$WORK/haproxy.sock"
 
 show_logs() {
     local file label
-    for file in "$REDIS_LOG:redis" "$A_LOG:A" "$B_LOG:B" "$HAPROXY_LOG:haproxy"; do
+    for file in "$REDIS_LOG:redis" "$REDIS_LOG_2:redis-2" "$A_LOG:A" "$B_LOG:B" "$HAPROXY_LOG:haproxy"; do
         label=${file##*:}
         file=${file%:*}
         [[ -s "$file" ]] || continue
@@ -149,6 +155,8 @@ fail() {
 
 cleanup() {
     local status=$?
+    # Stopped while check.mjs ran: stderr is /dev/null there (see below).
+    if [[ -n "${STDERR:-}" ]]; then exec 2>&"$STDERR"; fi
     if ((status != 0)) || [[ "${CLUSTER_VERBOSE:-0}" != 0 ]]; then
         show_logs
     fi
@@ -181,15 +189,22 @@ listening() {
     awk -v want="0100007F:$hex" '$2 == want && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp
 }
 
+# start_redis PORT LOG SECONDS: redis-server on 127.0.0.1:PORT, no
+# persistence, output to LOG; waits at most SECONDS for it to be ready.
+# Sets REDIS_PID.
+start_redis() {
+    start_server "$2" - "s|.*Ready to accept connections.*|redis://127.0.0.1:$1|p" "$3" \
+        "$REDIS" --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize no --protected-mode yes || return 1
+    REDIS_PID=$SERVER_PID
+}
+
 REDIS_PORT=""
 for attempt in 1 2 3; do
     port="$(free_port)"
     step "starting redis-server on 127.0.0.1:$port (attempt $attempt)"
-    if start_server "$REDIS_LOG" - "s|.*Ready to accept connections.*|redis://127.0.0.1:$port|p" \
-        "$START_TIMEOUT" "$REDIS" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-        --daemonize no --protected-mode yes; then
+    if start_redis "$port" "$REDIS_LOG" "$START_TIMEOUT"; then
         REDIS_PORT=$port
-        REDIS_PID=$SERVER_PID
         break
     fi
 done
@@ -250,22 +265,111 @@ step "haproxy at $FRONT_URL (pid $HAPROXY_PID), servers up in $(since "$T_RUN") 
 
 # --- the checks --------------------------------------------------------------
 
+# check.mjs's output: to the terminal, and to check.out for its summary.
+exec {CHECK_OUT}> >(tee "$WORK/check.out")
+TEE_PID=$!
+
+# check.mjs's control channel (phase 2): it writes a request line to the
+# FIFO $CONTROL, this shell does it and answers with one line, `ok ...` or
+# `error ...`, on the FIFO $CONTROL_REPLY. Held open read-write here, so
+# that neither side's open blocks.
+CONTROL="$WORK/control" CONTROL_REPLY="$WORK/control-reply"
+mkfifo "$CONTROL" "$CONTROL_REPLY"
+exec {CONTROL_FD}<>"$CONTROL" {REPLY_FD}<>"$CONTROL_REPLY"
+REDIS_STOPPED=0 # by a redis-stop, and not started again
+
+# redis-stop: SIGKILL to redis-server, and wait (bounded) for it to end.
+control_redis_stop() {
+    local pid=$REDIS_PID status=0
+    kill -KILL "$pid" 2>/dev/null || { ANSWER="error redis-server (pid $pid) was not running"; return; }
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && { ANSWER="error redis-server (pid $pid) still runs 5 s after SIGKILL"; return; }
+    wait "$pid" 2>/dev/null || status=$?
+    stop_server "$pid" 1 || true # forgets it
+    REDIS_STOPPED=1
+    ANSWER="ok redis-server (pid $pid) killed: exit status $status"
+}
+
+# redis-start: redis-server again, on the same port (its clients reconnect
+# to the URL they have), at most 5 s to be ready.
+control_redis_start() {
+    ((REDIS_STOPPED)) || { ANSWER="error redis-server (pid $REDIS_PID) was not stopped"; return; }
+    # Without this shell's pipes: the check's output would never end, nor
+    # its control channel.
+    if start_redis "$REDIS_PORT" "$REDIS_LOG_2" 5 {CHECK_OUT}>&- {CONTROL_FD}>&- {REPLY_FD}>&- {STDERR}>&-; then
+        REDIS_STOPPED=0
+        ANSWER="ok redis-server started again at $REDIS_URL (pid $REDIS_PID)"
+    else
+        ANSWER="error redis-server did not start again on port $REDIS_PORT in 5 s (its output is above)"
+    fi
+}
+
 step "running check.mjs"
 T_CHECK=$EPOCHREALTIME
-set +e
-# The group's 2>/dev/null silences only bash's "Killed" notice for A (the
-# SIGKILL is check.mjs's); check.mjs's stderr goes to stdout.
+# In the background, so that this shell can answer its requests meanwhile:
+# `timeout` itself (what `bounded` runs), so that $! is its PID and a
+# SIGTERM from the EXIT trap reaches node.
+CLUSTER_A_URL="$A_URL" CLUSTER_B_URL="$B_URL" CLUSTER_FRONT_URL="$FRONT_URL" \
+    CLUSTER_A_PID="$A_PID" CLUSTER_HAPROXY_SOCKET="$HAPROXY_SOCKET" \
+    CLUSTER_A_LOG="$A_LOG" CLUSTER_B_LOG="$B_LOG" \
+    CLUSTER_CONTROL="$CONTROL" CLUSTER_CONTROL_REPLY="$CONTROL_REPLY" \
+    timeout --foreground -k 10 "$TEST_TIMEOUT" node "$HERE/check.mjs" >&"$CHECK_OUT" 2>&1 \
+    {CHECK_OUT}>&- {CONTROL_FD}>&- {REPLY_FD}>&- &
+CHECK_PID=$!
+STARTED_PIDS+=("$CHECK_PID")
+# Until check.mjs ends (within TEST_TIMEOUT): answer its requests. The
+# group's 2>/dev/null silences only bash's "Killed" notice for A (the
+# SIGKILL is check.mjs's) and redis-server's (phase 2); what a restart
+# prints goes to $STDERR.
+STATUS=0
+exec {STDERR}>&2
+# Ctrl-C or SIGTERM ends the loop, and then the script (with the usual
+# status): bash 5.2.15 crashed (SIGSEGV) in the EXIT trap when the trap's
+# `exit` ran in the middle of this loop.
+STOP=0
+trap 'STOP=130' INT
+trap 'STOP=143' TERM
 {
-    CLUSTER_A_URL="$A_URL" CLUSTER_B_URL="$B_URL" CLUSTER_FRONT_URL="$FRONT_URL" \
-        CLUSTER_A_PID="$A_PID" CLUSTER_HAPROXY_SOCKET="$HAPROXY_SOCKET" \
-        bounded "$TEST_TIMEOUT" node "$HERE/check.mjs" 2>&1 | tee "$WORK/check.out"
-    STATUS=${PIPESTATUS[0]}
+    partial=""
+    while ((!STOP)) && kill -0 "$CHECK_PID"; do
+        if ! IFS= read -r -t 0.2 -u "$CONTROL_FD" line; then
+            partial+=$line # a timeout keeps what it read of a line
+            continue
+        fi
+        request=$partial$line partial=""
+        case $request in
+            redis-stop) control_redis_stop ;; # its "Killed" notice too
+            redis-start) control_redis_start 2>&"$STDERR" ;;
+            *) ANSWER="error unknown request: $request" ;;
+        esac
+        printf '%s\n' "$ANSWER" >&"$REPLY_FD"
+    done
+    ((STOP)) || wait "$CHECK_PID" || STATUS=$?
 } 2>/dev/null
-set -e
+exec {STDERR}>&-
+STDERR=""
+trap 'exit 130' INT
+trap 'exit 143' TERM
+((!STOP)) || exit "$STOP"
+stop_server "$CHECK_PID" 1 || true # forgets it
+exec {CHECK_OUT}>&- {CONTROL_FD}>&- {REPLY_FD}>&-
+# tee ends when the last writer closes the pipe: now, unless some server
+# holds it (a bug here); bounded anyway.
+for _ in $(seq 1 50); do
+    kill -0 "$TEE_PID" 2>/dev/null || break
+    sleep 0.1
+done
+PROBLEMS=()
+if kill -0 "$TEE_PID" 2>/dev/null; then
+    PROBLEMS+=("check.mjs's output pipe still open 5 s after it ended")
+    kill "$TEE_PID" 2>/dev/null || true
+fi
 step "check.mjs exited with status $STATUS after $(since "$T_CHECK") s"
 SUMMARY="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$WORK/check.out" | tail -n 1 || true)"
 
-PROBLEMS=()
 if ((STATUS == 124)); then
     PROBLEMS+=("check.mjs timed out after ${TEST_TIMEOUT}s")
 elif ((STATUS != 0)); then
@@ -285,7 +389,11 @@ if ! kill -0 "$A_PID" 2>/dev/null; then
     stop_server "$A_PID" 1 || true # forgets it
 fi
 kill -0 "$B_PID" 2>/dev/null || PROBLEMS+=("chat B died during the run")
-kill -0 "$REDIS_PID" 2>/dev/null || PROBLEMS+=("redis-server died during the run")
+if ((REDIS_STOPPED)); then
+    PROBLEMS+=("redis-server was not started again (check.mjs ended after phase 2 stopped it)")
+else
+    kill -0 "$REDIS_PID" 2>/dev/null || PROBLEMS+=("redis-server died during the run")
+fi
 kill -0 "$HAPROXY_PID" 2>/dev/null || PROBLEMS+=("haproxy died during the run")
 
 RUN_SECONDS="$(since "$T_RUN")"
