@@ -425,9 +425,9 @@ async fn shutdown_signal() {
 }
 
 /// Browsers offer permessage-deflate on every connection; with the
-/// `deflate` feature the chat accepts it, without context takeover on the
-/// server's side: each broadcast is then compressed once for every member,
-/// not once per member, and a connection keeps no 32 KiB send window.
+/// `deflate` feature the chat accepts it with the defaults, which keep no
+/// context between messages: each broadcast is compressed once for every
+/// member, and a connection holds no zlib state between messages.
 trait WithCompression {
     fn with_compression(self) -> Self;
 }
@@ -435,8 +435,7 @@ trait WithCompression {
 impl WithCompression for Config {
     fn with_compression(self) -> Config {
         #[cfg(feature = "deflate")]
-        let config = self
-            .deflate(rfc6455::deflate::DeflateConfig::default().server_no_context_takeover(true));
+        let config = self.deflate(rfc6455::deflate::DeflateConfig::default());
         #[cfg(not(feature = "deflate"))]
         let config = self;
         config

@@ -14,11 +14,36 @@ mod imp {
 
     use crate::deflate::{Compressor, Decompressor, DeflateError};
 
-    /// Inflates the compressed messages the peer sends. Boxed, like the
-    /// compressor: a connection without compression then pays one pointer
-    /// for each, not their size.
+    /// Inflates the compressed messages the peer sends. zlib's inflate
+    /// state is about 47 KiB, so a connection holds one only while it
+    /// needs it: from its first compressed message on when the peer keeps
+    /// its context between messages, and otherwise only while a compressed
+    /// message is arriving, borrowed from the thread's pool.
     #[derive(Debug)]
-    pub(crate) struct Inflater(Box<Decompressor>);
+    pub(crate) struct Inflater {
+        window_bits: u8,
+        state: InflateState,
+    }
+
+    #[derive(Debug)]
+    enum InflateState {
+        /// The peer's context takeover: messages refer back to earlier ones,
+        /// so the decompressor, once made, stays for the connection's life.
+        Kept(Option<Box<Decompressor>>),
+        /// No context takeover: each message inflates on its own, with a
+        /// decompressor from the thread's pool, given back at its end.
+        Borrowed(Option<Box<Decompressor>>),
+    }
+
+    /// Idle context-free decompressors kept per thread, at most.
+    const POOL_MAX: usize = 8;
+
+    thread_local! {
+        /// Reset, context-free decompressors by window bits, for the
+        /// connections of this thread that have a compressed message
+        /// arriving.
+        static POOL: RefCell<Vec<(u8, Box<Decompressor>)>> = const { RefCell::new(Vec::new()) };
+    }
 
     /// Deflates the messages we send.
     #[derive(Debug)]
@@ -51,6 +76,33 @@ mod imp {
     }
 
     impl Inflater {
+        fn new(window_bits: u8, no_context_takeover: bool) -> Inflater {
+            let state = if no_context_takeover {
+                InflateState::Borrowed(None)
+            } else {
+                InflateState::Kept(None)
+            };
+            Inflater { window_bits, state }
+        }
+
+        /// The decompressor for the message arriving, made or borrowed on
+        /// its first frame.
+        fn decompressor(&mut self) -> &mut Decompressor {
+            let bits = self.window_bits;
+            match &mut self.state {
+                InflateState::Kept(kept) => {
+                    kept.get_or_insert_with(|| Box::new(Decompressor::new(bits, false)))
+                }
+                InflateState::Borrowed(borrowed) => borrowed.get_or_insert_with(|| {
+                    let pooled = POOL.with_borrow_mut(|pool| {
+                        let at = pool.iter().position(|(b, _)| *b == bits)?;
+                        Some(pool.swap_remove(at).1)
+                    });
+                    pooled.unwrap_or_else(|| Box::new(Decompressor::new(bits, true)))
+                }),
+            }
+        }
+
         /// Inflates one frame's payload onto `out`; the whole message stays
         /// within `max` bytes.
         pub(crate) fn inflate(
@@ -59,12 +111,26 @@ mod imp {
             out: &mut BytesMut,
             max: usize,
         ) -> Result<(), Error> {
-            self.0.decompress(input, out, max).map_err(map)
+            self.decompressor().decompress(input, out, max).map_err(map)
         }
 
-        /// Ends the message (the `00 00 ff ff` tail of RFC 7692 §7.2.2).
+        /// Ends the message (the `00 00 ff ff` tail of RFC 7692 §7.2.2). A
+        /// borrowed decompressor, reset by the end of the message, goes
+        /// back to the thread's pool; after an error it is dropped instead.
         pub(crate) fn finish(&mut self, out: &mut BytesMut, max: usize) -> Result<(), Error> {
-            self.0.finish_message(out, max).map_err(map)
+            let finished = self.decompressor().finish_message(out, max).map_err(map);
+            if let InflateState::Borrowed(borrowed) = &mut self.state {
+                let decompressor = borrowed.take();
+                if let (Ok(()), Some(decompressor)) = (&finished, decompressor) {
+                    let bits = self.window_bits;
+                    POOL.with_borrow_mut(|pool| {
+                        if pool.len() < POOL_MAX {
+                            pool.push((bits, decompressor));
+                        }
+                    });
+                }
+            }
+            finished
         }
     }
 
@@ -158,8 +224,11 @@ mod imp {
         let default = crate::deflate::DeflateConfig::default();
         let deflate = config.deflate.as_ref().unwrap_or(&default);
         let is_server = role == Role::Server;
-        let inflater = Inflater(Box::new(params.decompressor(is_server)));
         let ours = params.for_role(is_server);
+        let inflater = Inflater::new(
+            ours.decompress_window_bits,
+            ours.decompress_no_context_takeover,
+        );
         let deflater = Deflater {
             compressor: if ours.compress_no_context_takeover {
                 SendCompressor::Shared {

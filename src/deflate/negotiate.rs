@@ -338,10 +338,11 @@ fn offer(config: &DeflateConfig) -> ExtensionOffer {
 ///
 /// assert_eq!(
 ///     client_offer(&DeflateConfig::default()),
-///     "permessage-deflate; client_max_window_bits"
+///     "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+///      client_max_window_bits"
 /// );
 /// let config = DeflateConfig::default()
-///     .server_no_context_takeover(true)
+///     .client_no_context_takeover(false)
 ///     .server_max_window_bits(10)
 ///     .client_max_window_bits(12);
 /// assert_eq!(
@@ -364,7 +365,9 @@ pub fn client_offer(config: &DeflateConfig) -> String {
 /// use rfc6455::handshake::parse_extensions;
 ///
 /// let config = DeflateConfig::default();
-/// let answer = parse_extensions("permessage-deflate; client_max_window_bits=10")?;
+/// let answer = parse_extensions(
+///     "permessage-deflate; server_no_context_takeover; client_max_window_bits=10",
+/// )?;
 /// let params = client_accept(&answer, &config)?.expect("accepted");
 /// assert_eq!(params.client_max_window_bits, 10);
 /// assert_eq!(params.server_max_window_bits, 15);
@@ -508,7 +511,11 @@ fn answer_fits(got: &Params, asked: &Params) -> Result<DeflateParams, Negotiatio
 ///      permessage-deflate",
 /// )?;
 /// let (response, params) = server_accept(&offers, &DeflateConfig::default()).unwrap();
-/// assert_eq!(response, "permessage-deflate; server_max_window_bits=10");
+/// assert_eq!(
+///     response,
+///     "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+///      server_max_window_bits=10"
+/// );
 /// assert_eq!(params.server_max_window_bits, 10);
 /// # Ok::<(), rfc6455::handshake::ExtensionParseError>(())
 /// ```
@@ -577,6 +584,32 @@ mod tests {
     use crate::handshake::parse_extensions;
     use proptest::prelude::*;
 
+    /// RFC 7692's own defaults: context takeover both ways. The crate's
+    /// defaults add no context takeover (tested by `default_offer_and_answer`).
+    fn takeover() -> DeflateConfig {
+        DeflateConfig::default()
+            .server_no_context_takeover(false)
+            .client_no_context_takeover(false)
+    }
+
+    #[test]
+    fn default_offer_and_answer() {
+        let config = DeflateConfig::default();
+        assert_eq!(
+            client_offer(&config),
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; \
+             client_max_window_bits"
+        );
+        // What browsers, Node's ws and Python's websockets offer.
+        let (answer, params) =
+            server_accept(&exts("permessage-deflate; client_max_window_bits"), &config).unwrap();
+        assert_eq!(
+            answer,
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+        );
+        assert!(params.server_no_context_takeover && params.client_no_context_takeover);
+    }
+
     fn exts(s: &str) -> Vec<ExtensionOffer> {
         parse_extensions(s).unwrap()
     }
@@ -616,7 +649,7 @@ mod tests {
 
     #[test]
     fn client_offers() {
-        let d = DeflateConfig::default();
+        let d = takeover();
         assert_eq!(
             client_offer(&d),
             "permessage-deflate; client_max_window_bits"
@@ -636,7 +669,7 @@ mod tests {
         for config in [d, all] {
             let offer = exts(&client_offer(&config));
             assert_eq!(parse_params(&offer[0], Side::Offer).map(|_| ()), Ok(()));
-            let (response, server_side) = server_accept(&offer, &DeflateConfig::default()).unwrap();
+            let (response, server_side) = server_accept(&offer, &takeover()).unwrap();
             let client_side = client_accept(&exts(&response), &config).unwrap().unwrap();
             assert_eq!(client_side, server_side);
         }
@@ -644,7 +677,7 @@ mod tests {
 
     #[test]
     fn server_accepts_rfc_7692_examples() {
-        let d = DeflateConfig::default();
+        let d = takeover();
         // §7.1.3 / §5.1: the plain offer.
         assert_eq!(
             accept("permessage-deflate", &d),
@@ -672,7 +705,7 @@ mod tests {
 
     #[test]
     fn server_skips_malformed_offers() {
-        let d = DeflateConfig::default();
+        let d = takeover();
         for bad in [
             "permessage-deflate; foo",
             "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
@@ -699,7 +732,7 @@ mod tests {
     fn server_names_are_case_insensitive() {
         let (r, p) = accept(
             "PerMessage-Deflate; Server_No_Context_Takeover",
-            &DeflateConfig::default(),
+            &takeover(),
         )
         .unwrap();
         assert_eq!(r, "permessage-deflate; server_no_context_takeover");
@@ -708,8 +741,8 @@ mod tests {
 
     #[test]
     fn server_combines_offer_and_config() {
-        let d = DeflateConfig::default();
-        let strict = DeflateConfig::default()
+        let d = takeover();
+        let strict = takeover()
             .server_no_context_takeover(true)
             .client_no_context_takeover(true)
             .server_max_window_bits(11)
@@ -749,7 +782,7 @@ mod tests {
 
     #[test]
     fn server_declines_when_it_cannot_limit_the_client() {
-        let limited = DeflateConfig::default().client_max_window_bits(10);
+        let limited = takeover().client_max_window_bits(10);
         assert_eq!(accept("permessage-deflate", &limited), None);
         let (r, p) = accept(
             "permessage-deflate, permessage-deflate; client_max_window_bits",
@@ -762,12 +795,12 @@ mod tests {
 
     #[test]
     fn window_bits_8() {
-        let d = DeflateConfig::default();
+        let d = takeover();
         // A client asking for 8 gets 8, which its own client_accept takes.
         let (r, p) = accept("permessage-deflate; server_max_window_bits=8", &d).unwrap();
         assert_eq!(r, "permessage-deflate; server_max_window_bits=8");
         assert_eq!(p.server_max_window_bits, 8);
-        let ours = DeflateConfig::default().server_max_window_bits(8);
+        let ours = takeover().server_max_window_bits(8);
         assert_eq!(client_accept(&exts(&r), &ours), Ok(Some(p)));
         // A client promising 8 is held to 8.
         let (r, p) = accept("permessage-deflate; client_max_window_bits=8", &d).unwrap();
@@ -775,7 +808,7 @@ mod tests {
         assert_eq!(p.client_max_window_bits, 8);
         // A server configured with 8 does not impose 8 on clients (zlib
         // refuses to deflate with it), but 9, the same memory for us.
-        let eight = DeflateConfig::default().client_max_window_bits(8);
+        let eight = takeover().client_max_window_bits(8);
         let (r, _) = accept("permessage-deflate; client_max_window_bits", &eight).unwrap();
         assert_eq!(r, "permessage-deflate; client_max_window_bits=9");
         // Both directions build working codecs.
@@ -792,7 +825,7 @@ mod tests {
     #[test]
     fn autobahn_13_offers_are_accepted() {
         // wstest's client offers for cases 13.1-13.7.
-        let d = DeflateConfig::default();
+        let d = takeover();
         for (offer, want) in [
             (
                 "permessage-deflate; client_no_context_takeover; client_max_window_bits",
@@ -826,7 +859,7 @@ mod tests {
 
     #[test]
     fn client_accepts_valid_answers() {
-        let d = DeflateConfig::default();
+        let d = takeover();
         assert_eq!(client_accept(&[], &d), Ok(None));
         assert_eq!(client_accept(&exts("x-other; a=1"), &d), Ok(None));
         assert_eq!(
@@ -846,7 +879,7 @@ mod tests {
             Ok(Some(params(true, true, 9, 8)))
         );
         // What we asked for, granted; smaller windows than asked are fine.
-        let asking = DeflateConfig::default()
+        let asking = takeover()
             .server_no_context_takeover(true)
             .server_max_window_bits(10)
             .client_no_context_takeover(true)
@@ -877,7 +910,7 @@ mod tests {
     #[test]
     fn client_rejects_invalid_answers() {
         use NegotiationError as E;
-        let d = DeflateConfig::default();
+        let d = takeover();
         let name = |s: &str| s.to_string();
         for (answer, err) in [
             (
@@ -927,7 +960,7 @@ mod tests {
             assert_eq!(client_accept(&exts(answer), &d), Err(err), "{answer}");
         }
 
-        let asking = DeflateConfig::default().server_max_window_bits(10);
+        let asking = takeover().server_max_window_bits(10);
         assert_eq!(
             client_accept(
                 &exts("permessage-deflate; server_max_window_bits=11"),
@@ -942,7 +975,7 @@ mod tests {
             client_accept(&exts("permessage-deflate"), &asking),
             Err(E::ServerWindowMissing { requested: 10 })
         );
-        let asking = DeflateConfig::default().server_no_context_takeover(true);
+        let asking = takeover().server_no_context_takeover(true);
         assert_eq!(
             client_accept(&exts("permessage-deflate"), &asking),
             Err(E::ServerNoContextTakeoverMissing)
@@ -1001,7 +1034,7 @@ mod tests {
     fn config() -> impl Strategy<Value = DeflateConfig> {
         (any::<bool>(), any::<bool>(), 8u8..=15, 8u8..=15, 0u32..=9).prop_map(
             |(snct, cnct, sbits, cbits, level)| {
-                DeflateConfig::default()
+                takeover()
                     .server_no_context_takeover(snct)
                     .client_no_context_takeover(cnct)
                     .server_max_window_bits(sbits)

@@ -502,9 +502,16 @@ mod tests {
             );
             assert_eq!(
                 hs.request().extensions_offered(),
-                Some("permessage-deflate; client_max_window_bits")
+                Some(
+                    "permessage-deflate; server_no_context_takeover; \
+                     client_no_context_takeover; client_max_window_bits"
+                )
             );
-            let bytes = answer(&hs, "Sec-WebSocket-Extensions: permessage-deflate\r\n");
+            // Asked for, so the answer must have it (RFC 7692 §7.1.1.1).
+            let bytes = answer(
+                &hs,
+                "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n",
+            );
             let (conn, _) = outcome(hs, &bytes).unwrap();
             assert!(conn.extensions().deflate().is_some());
         }

@@ -1164,7 +1164,8 @@ mod tests {
         let accepted = req.accept(&AcceptOptions::default(), &config).unwrap();
         let text = String::from_utf8(accepted.encode()).unwrap();
         assert!(text.contains(
-            "\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10\r\n"
+            "\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; \
+             client_no_context_takeover; server_max_window_bits=10\r\n"
         ));
         let params = *accepted.extensions().deflate().unwrap();
         assert_eq!(params.server_max_window_bits, 10);

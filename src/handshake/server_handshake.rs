@@ -533,7 +533,10 @@ mod tests {
         hs.poll_action();
         hs.accept(AcceptOptions::default());
         let answer = String::from_utf8(drain(&mut hs)).unwrap();
-        assert!(answer.contains("Sec-WebSocket-Extensions: permessage-deflate\r\n"));
+        assert!(answer.contains(
+            "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; \
+             client_no_context_takeover\r\n"
+        ));
         hs.poll_action();
         let conn = hs.finish().unwrap();
         assert!(conn.extensions().deflate().is_some());

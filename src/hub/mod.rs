@@ -47,7 +47,8 @@
 //! A server's frames are not masked, so every subscriber gets the same
 //! bytes: a [`PreparedMessage`] is framed once, and a queued message costs
 //! a subscriber one pointer. With permessage-deflate, a subscriber whose
-//! server side has no context takeover (`server_no_context_takeover`)
+//! server side has no context takeover (`server_no_context_takeover`, as
+//! `DeflateConfig::default()` announces)
 //! shares one compressed frame per message with all such subscribers; one
 //! with context takeover compresses each message itself. See
 //! [`PreparedMessage`] for the trade.

@@ -164,13 +164,16 @@ async fn serve_hub(listener: TcpListener, deflate: bool, context_takeover: bool)
     let hub = Hub::new(HubConfig::default());
     let config = match (deflate, context_takeover) {
         (false, _) => rfc6455::Config::default(),
-        // No context takeover on our side: each message is compressed once
-        // (per window size) and the frame shared by every subscriber.
-        (true, false) => rfc6455::Config::default()
-            .deflate(DeflateConfig::default().server_no_context_takeover(true)),
-        // Context takeover (the default): each connection compresses each
-        // message itself, against what it sent before.
-        (true, true) => rfc6455::Config::default().deflate(DeflateConfig::default()),
+        // The defaults: no context takeover, so each message is compressed
+        // once and the frame shared by every subscriber.
+        (true, false) => rfc6455::Config::default().deflate(DeflateConfig::default()),
+        // Context takeover: each connection compresses each message itself,
+        // against what it sent before.
+        (true, true) => rfc6455::Config::default().deflate(
+            DeflateConfig::default()
+                .server_no_context_takeover(false)
+                .client_no_context_takeover(false),
+        ),
     };
     accept_loop(listener, move |tcp| {
         let hub = hub.clone();
@@ -218,10 +221,14 @@ async fn hub_conn(
 
 async fn serve_rfc6455_broadcast(listener: TcpListener, deflate: bool) -> io::Result<()> {
     let (tx, _) = broadcast::channel::<rfc6455::Message>(BROADCAST_CAPACITY);
-    // With deflate: the defaults (context takeover), so every connection
-    // compresses every message itself.
+    // With deflate: context takeover, so every connection compresses every
+    // message itself, as a per-connection compressor does.
     let config = if deflate {
-        rfc6455::Config::default().deflate(rfc6455::deflate::DeflateConfig::default())
+        rfc6455::Config::default().deflate(
+            rfc6455::deflate::DeflateConfig::default()
+                .server_no_context_takeover(false)
+                .client_no_context_takeover(false),
+        )
     } else {
         rfc6455::Config::default()
     };
