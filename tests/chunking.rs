@@ -108,3 +108,20 @@ fn arbitrary_bytes_never_panic_and_stay_bounded() {
         })
         .unwrap();
 }
+
+#[test]
+fn the_read_hint_is_what_the_frame_in_progress_still_needs() {
+    let mut server = Connection::new(Role::Server, Config::default());
+    assert_eq!(server.read_hint(), 0, "between frames");
+    let frame = common::client_frame(0x2, true, &vec![7u8; 16 * 1024]);
+    server.recv(&frame[..100]);
+    assert_eq!(server.poll_event().unwrap(), None);
+    // 100 bytes in: an 8-byte header (16-bit length, mask) and 92 of payload.
+    assert_eq!(server.read_hint(), 16 * 1024 - 92);
+    server.recv(&frame[100..]);
+    assert!(matches!(
+        server.poll_event().unwrap(),
+        Some(Event::Binary(_))
+    ));
+    assert_eq!(server.read_hint(), 0);
+}

@@ -181,6 +181,15 @@ impl Connection {
         self.receiver.buf_mut()
     }
 
+    /// How many more bytes the frame being received needs (its announced
+    /// length minus what is buffered), 0 between frames: a hint for how
+    /// much to read next. It is what the peer *announced*, up to
+    /// [`Config::max_frame_size`]: an adapter should cap what it reserves
+    /// on its word (the tokio adapter reads ahead at most 64 KiB).
+    pub fn read_hint(&self) -> usize {
+        self.receiver.frame_bytes_missing()
+    }
+
     /// Hands the connection bytes read from the transport.
     pub fn recv(&mut self, data: &[u8]) {
         if self.state.is_closed() {

@@ -95,6 +95,16 @@ impl Receiver {
         self.buf.len()
     }
 
+    /// Bytes still to come for the frame being received: its announced
+    /// payload minus what is buffered; 0 between frames.
+    pub(crate) fn frame_bytes_missing(&self) -> usize {
+        match &self.frame {
+            // `check_header` bounded the length by `max_frame_size`.
+            Some(frame) => (frame.header.payload_len as usize).saturating_sub(self.buf.len()),
+            None => 0,
+        }
+    }
+
     /// Drops the buffered input, keeping the buffer; gives how much.
     pub(crate) fn drop_input(&mut self) -> usize {
         let n = self.buf.len();

@@ -23,6 +23,10 @@ use crate::{CloseFrame, Connection, Error, Event, Message, SendError, StreamErro
 const MAX_IOVECS: usize = 32;
 /// Read at least this much at a time; the buffer grows for large frames.
 const MIN_READ: usize = 4096;
+/// Reserve at most this much ahead on a frame header's word: enough to
+/// take a 64 KiB frame in one read, not enough for a peer that announces
+/// 16 MiB and sends nothing to cost more than it sends.
+const MAX_READ_AHEAD: usize = 64 * 1024;
 
 /// Which handle is polling. A stream used whole is always `Reader`; split
 /// halves use their own, so that each keeps its own write waker.
@@ -336,10 +340,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 
     /// Reads once into the connection's buffer, without zero-filling it.
     fn poll_read_some(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let hint = self.conn.read_hint().min(MAX_READ_AHEAD);
         let buf = self.conn.read_buf();
-        if buf.capacity() - buf.len() < MIN_READ {
-            // Doubling for large frames; the core shrinks it back later.
-            buf.reserve(buf.len().max(MIN_READ));
+        let wanted = MIN_READ.max(hint);
+        if buf.capacity() - buf.len() < wanted {
+            // The rest of the frame at once, up to the read-ahead bound;
+            // doubling past it; the core shrinks the buffer back later.
+            buf.reserve(buf.len().max(wanted));
         }
         let polled = {
             let read = tokio::io::AsyncReadExt::read_buf(&mut self.io, &mut *buf);
