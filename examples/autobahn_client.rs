@@ -52,13 +52,18 @@ fn main() {
 }
 
 /// With the `deflate` feature, offers permessage-deflate. The offer names
-/// `client_no_context_takeover`: the suite's server declines cases 13.2,
-/// 13.5 and 13.6 without it.
+/// `client_no_context_takeover` (the suite's server declines cases 13.2,
+/// 13.5 and 13.6 without it) and does not ask for
+/// `server_no_context_takeover`, which the defaults do: the suite's server
+/// then uses its own settings in each case.
 fn config() -> Config {
     let config = Config::default();
     #[cfg(feature = "deflate")]
-    let config =
-        config.deflate(rfc6455::deflate::DeflateConfig::default().client_no_context_takeover(true));
+    let config = config.deflate(
+        rfc6455::deflate::DeflateConfig::default()
+            .server_no_context_takeover(false)
+            .client_no_context_takeover(true),
+    );
     config
 }
 
