@@ -30,8 +30,8 @@ use rfc6455::handshake::{
     AcceptOptions, ClientAction, ClientHandshake, ClientRequest, ServerAction, ServerHandshake,
 };
 use rfc6455::{
-    CloseCode, CloseFrame, Config, Connection, Error, Event, Message, MessageKind, Role, SendError,
-    State,
+    CloseCode, CloseFrame, Config, Connection, Error, Event, Message, MessageKind, PreparedMessage,
+    Role, SendError, State,
 };
 use rfc6455_fuzz::{take_output, Wire};
 
@@ -103,6 +103,12 @@ enum Op {
     },
     Binary {
         side: Side,
+        data: Vec<u8>,
+    },
+    /// A message framed once (`send_prepared`), sent by both ends: the
+    /// server shares its frame (and compressed frame), the client masks it.
+    Prepared {
+        text: bool,
         data: Vec<u8>,
     },
     /// A long, compressible message: `byte` repeated.
@@ -247,6 +253,16 @@ impl End {
         if self.sent(result, before, len) {
             self.largest_sent = self.largest_sent.max(len);
             self.in_flight.push_back(message);
+        }
+    }
+
+    fn send_prepared(&mut self, prepared: &PreparedMessage) {
+        let before = self.conn.buffered_amount();
+        let len = prepared.len();
+        let result = self.conn.send_prepared(prepared);
+        if self.sent(result, before, len) {
+            self.largest_sent = self.largest_sent.max(len);
+            self.in_flight.push_back(prepared.message());
         }
     }
 
@@ -397,6 +413,16 @@ impl Pair {
         match op {
             Op::Text { side, text } => self.end(side).send(Message::Text(text.into())),
             Op::Binary { side, data } => self.end(side).send(Message::Binary(data.into())),
+            Op::Prepared { text, data } => {
+                let message = match String::from_utf8(data) {
+                    Ok(s) if text => Message::Text(s.into()),
+                    Ok(s) => Message::Binary(s.into_bytes().into()),
+                    Err(e) => Message::Binary(e.into_bytes().into()),
+                };
+                let prepared = PreparedMessage::new(message);
+                self.end(Side::Client).send_prepared(&prepared);
+                self.end(Side::Server).send_prepared(&prepared);
+            }
             Op::Big {
                 side,
                 text,
