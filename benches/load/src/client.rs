@@ -5,6 +5,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use rfc6455::frame::{apply_mask, FrameHeader, OpCode};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -95,8 +96,10 @@ impl Conn {
     }
 
     /// Sends the message with a fresh sequence number in its first bytes,
-    /// reads the echo and compares it byte for byte.
-    pub async fn round_trip(&mut self) -> io::Result<()> {
+    /// reads the echo and compares it byte for byte. Returns the round-trip
+    /// time in nanoseconds: from just before the write to the echo's last
+    /// byte read (the comparison is not included).
+    pub async fn round_trip(&mut self) -> io::Result<u64> {
         self.sequence += 1;
         let stamp = self.sequence.to_le_bytes();
         let n = stamp.len().min(self.payload.len());
@@ -106,6 +109,7 @@ impl Conn {
         if self.websocket {
             apply_mask(&mut self.wire[start..start + n], self.mask, 0);
         }
+        let sent = Instant::now();
         self.stream.get_mut().write_all(&self.wire).await?;
 
         self.received.clear();
@@ -116,6 +120,7 @@ impl Conn {
             self.received.resize(len, 0);
             self.stream.read_exact(&mut self.received).await?;
         }
+        let elapsed = sent.elapsed().as_nanos() as u64;
         if self.received != self.payload {
             let at = self
                 .received
@@ -129,7 +134,7 @@ impl Conn {
                 self.received.len()
             )));
         }
-        Ok(())
+        Ok(elapsed)
     }
 
     /// Reads one data message (any number of frames) into `received`.

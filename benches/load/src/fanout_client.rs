@@ -116,7 +116,7 @@ impl Shared {
 }
 
 /// Latencies in nanoseconds, log-linear buckets (64 per power of two,
-/// under 1.6 % apart), preallocated.
+/// under 1.6 % apart), preallocated. Also used by the echo test.
 pub struct Histogram {
     buckets: Box<[AtomicU64]>,
 }
@@ -125,7 +125,7 @@ const SUB_BITS: u32 = 6;
 const SUBS: usize = 1 << SUB_BITS;
 
 impl Histogram {
-    fn new() -> Histogram {
+    pub fn new() -> Histogram {
         Histogram {
             buckets: (0..SUBS * 64).map(|_| AtomicU64::new(0)).collect(),
         }

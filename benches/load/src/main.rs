@@ -1,11 +1,11 @@
 //! Echo load and idle-memory benchmark: rfc6455 against tokio-tungstenite,
-//! fastwebsockets and a plain TCP echo, each server in its own process
-//! pinned to one core, the load generator pinned to another; and a fan-out
-//! (broadcast) benchmark against the same peers and sockudo-ws.
+//! fastwebsockets, sockudo-ws and a plain TCP echo, each server in its own
+//! process pinned to one core, the load generator pinned to another; and a
+//! fan-out (broadcast) benchmark against the same peers.
 //!
 //! ```text
 //! cargo run --release --manifest-path benches/load/Cargo.toml -- [--quick] [--rounds N] [--secs S]
-//!     [--scenario CONNSxBYTES ...] [--servers a,b,...]
+//!     [--scenario CONNSxBYTES ...] [--servers a,b,...] [--svg FILE]
 //! cargo run --release --manifest-path benches/load/Cargo.toml -- idle [--conns 10000] [--wait 3] [--servers a,b,...]
 //! cargo run --release --manifest-path benches/load/Cargo.toml -- fanout [--quick] [--subs 1000,10000]
 //!     [--secs S] [--rounds N] [--window W] [--servers a,b,...] [--deflate]
@@ -13,6 +13,7 @@
 //!
 //! See benches/README.md for what is measured and how to read the tables.
 
+mod chart;
 mod client;
 mod fanout;
 mod fanout_client;
@@ -22,11 +23,13 @@ mod sys;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use fanout_client::Histogram;
 use servers::Kind;
 
 const SERVER_CORE: usize = 0;
@@ -110,7 +113,13 @@ struct Options {
     servers: Vec<Kind>,
     conns: usize,
     wait: f64,
+    /// Where to write the chart: `--svg FILE`, or [`DEFAULT_SVG`] for a
+    /// full run (not `--quick`, every scenario, every server).
+    svg: Option<PathBuf>,
 }
+
+/// The chart of a full run, next to this crate's Cargo.toml.
+const DEFAULT_SVG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/echo.svg");
 
 /// The issue's scenarios: (connections, message bytes).
 const SCENARIOS: [(usize, usize); 6] = [
@@ -138,6 +147,7 @@ impl Options {
             servers: Vec::new(),
             conns: 10_000,
             wait: 3.0,
+            svg: None,
         };
         let mut it = args.iter();
         let mut explicit_rounds = false;
@@ -162,6 +172,7 @@ impl Options {
                 }
                 "--conns" => o.conns = parse_num(&value("--conns")),
                 "--wait" => o.wait = parse_num(&value("--wait")),
+                "--svg" => o.svg = Some(PathBuf::from(value("--svg"))),
                 "--scenario" => {
                     let v = value("--scenario");
                     let (c, b) = v
@@ -195,6 +206,13 @@ impl Options {
                 o.wait = 1.0;
             }
         }
+        let full = !o.quick && o.scenarios.is_empty() && o.servers.is_empty();
+        if full && !o.idle && o.svg.is_none() {
+            o.svg = Some(PathBuf::from(DEFAULT_SVG));
+        }
+        if o.rounds == 0 || o.secs <= 0.0 {
+            usage("--rounds and --secs must be positive");
+        }
         if o.scenarios.is_empty() {
             o.scenarios = SCENARIOS.to_vec();
         }
@@ -219,7 +237,7 @@ fn usage(problem: &str) -> ! {
         eprintln!("error: {problem}\n");
     }
     eprintln!(
-        "usage: ws-load [load] [--quick] [--rounds N] [--secs S] [--scenario CONNSxBYTES]... [--servers a,b]\n       \
+        "usage: ws-load [load] [--quick] [--rounds N] [--secs S] [--scenario CONNSxBYTES]... [--servers a,b] [--svg FILE]\n       \
          ws-load idle [--quick] [--conns N] [--wait S] [--servers a,b]\n       \
          ws-load fanout [--quick] [--subs N,N] [--secs S] [--rounds N] [--window W] [--servers a,b] [--deflate]\n\
          servers: {}",
@@ -280,6 +298,26 @@ struct Sample {
     server_cpu_per_msg: f64,
     server_util: f64,
     client_util: f64,
+    /// Round-trip latency per message, nanoseconds.
+    p50: f64,
+    p99: f64,
+}
+
+/// One server's medians over the rounds of a scenario.
+struct Row {
+    kind: Kind,
+    median: Sample,
+    /// rfc6455's msgs/s ÷ this server's, per round, then the median.
+    speed_ratio: Option<f64>,
+    /// This server's CPU per message ÷ rfc6455's, per round, then the median.
+    cpu_ratio: Option<f64>,
+}
+
+/// The result of one scenario.
+struct Scenario {
+    conns: usize,
+    size: usize,
+    rows: Vec<Row>,
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -292,11 +330,14 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 async fn load(o: &Options) -> Result<(), String> {
+    let load = sys::loadavg();
+    let started = sys::utc_now();
     println!(
-        "echo load: {} round(s) x {} s per server (after {} s warm-up), servers alternating; medians\n",
-        o.rounds, o.secs, o.warmup
+        "echo load: {} round(s) x {} s per server (after {} s warm-up), servers alternating; medians\n\
+         started {started}, load average {:.2} {:.2} {:.2}\n",
+        o.rounds, o.secs, o.warmup, load[0], load[1], load[2]
     );
-    let mut rows = Vec::new();
+    let mut results = Vec::new();
     for &(conns, size) in &o.scenarios {
         let kinds: Vec<Kind> = o
             .servers
@@ -308,6 +349,8 @@ async fn load(o: &Options) -> Result<(), String> {
             .iter()
             .map(|k| Server::start(*k))
             .collect::<Result<_, _>>()?;
+        // One histogram for the scenario, cleared before each window.
+        let histogram = Arc::new(Histogram::new());
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); servers.len()];
         for round in 0..o.rounds {
             // Alternate the order too, so no server always runs first.
@@ -317,80 +360,177 @@ async fn load(o: &Options) -> Result<(), String> {
                 (0..servers.len()).rev().collect()
             };
             for i in order {
-                let sample = measure(&servers[i], conns, size, o).await.map_err(|e| {
-                    format!(
-                        "{} with {conns} x {}: {e}",
-                        servers[i].kind.name(),
-                        bytes(size)
-                    )
-                })?;
+                let sample = measure(&servers[i], conns, size, o, &histogram)
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "{} with {conns} x {}: {e}",
+                            servers[i].kind.name(),
+                            bytes(size)
+                        )
+                    })?;
                 eprintln!(
-                    "  {} conns x {}, round {}, {:<18} {:>10.0} msg/s, server CPU {:>3.0}%, generator CPU {:>3.0}%",
+                    "  {} conns x {}, round {}, {:<18} {:>10.0} msg/s, p50 {:>9}, p99 {:>9}, server CPU {:>3.0}%, generator CPU {:>3.0}%",
                     conns,
                     bytes(size),
                     round + 1,
                     servers[i].kind.name(),
                     sample.msgs_per_sec,
+                    duration(sample.p50),
+                    duration(sample.p99),
                     sample.server_util * 100.0,
                     sample.client_util * 100.0
                 );
                 samples[i].push(sample);
             }
         }
-        let medians: Vec<(Kind, Sample)> = servers
+        let ours = kinds.iter().position(|k| *k == Kind::Rfc6455);
+        let rows = servers
             .iter()
             .zip(&samples)
-            .map(|(s, list)| {
+            .enumerate()
+            .map(|(i, (server, list))| {
                 let m = |f: fn(&Sample) -> f64| median(list.iter().map(f).collect());
-                (
-                    s.kind,
-                    Sample {
+                // Ratios per round, both servers measured in that round;
+                // then the median.
+                let per_round = |f: fn(&Sample, &Sample) -> f64| {
+                    ours.filter(|&r| r != i).map(|r| {
+                        median(samples[r].iter().zip(list).map(|(a, b)| f(a, b)).collect())
+                    })
+                };
+                Row {
+                    kind: server.kind,
+                    median: Sample {
                         msgs_per_sec: m(|s| s.msgs_per_sec),
                         server_cpu_per_msg: m(|s| s.server_cpu_per_msg),
                         server_util: m(|s| s.server_util),
                         client_util: m(|s| s.client_util),
+                        p50: m(|s| s.p50),
+                        p99: m(|s| s.p99),
                     },
-                )
+                    speed_ratio: per_round(|a, b| a.msgs_per_sec / b.msgs_per_sec),
+                    cpu_ratio: per_round(|a, b| b.server_cpu_per_msg / a.server_cpu_per_msg),
+                }
             })
             .collect();
-        rows.push((conns, size, medians));
+        results.push(Scenario { conns, size, rows });
     }
-    println!("| scenario | server | msgs/s | rfc6455 ÷ this (msgs/s) | server CPU µs/msg | this ÷ rfc6455 (CPU/msg) | server CPU | generator CPU |");
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
-    for (conns, size, medians) in &rows {
-        let ours = medians
-            .iter()
-            .find(|(k, _)| *k == Kind::Rfc6455)
-            .map(|m| m.1);
-        for (kind, s) in medians {
-            let (speed_ratio, cpu_ratio) = match ours {
-                Some(o) if *kind != Kind::Rfc6455 => (
-                    format!("{:.2}", o.msgs_per_sec / s.msgs_per_sec),
-                    format!("{:.2}", s.server_cpu_per_msg / o.server_cpu_per_msg),
-                ),
-                _ => ("".into(), "".into()),
-            };
+    print_tables(&results);
+    if let Some(path) = &o.svg {
+        let subtitle = format!(
+            "{started}, {} round(s) \u{d7} {} s per server, medians; load average {:.2} at start; \
+             {} cores, server pinned to core {SERVER_CORE}, load generator to core {CLIENT_CORE}",
+            o.rounds,
+            o.secs,
+            load[0],
+            sys::cores()
+        );
+        std::fs::write(path, chart::svg(&results, &subtitle))
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        println!("\nchart written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn print_tables(results: &[Scenario]) {
+    let ratio = |r: Option<f64>| r.map_or(String::new(), |r| format!("{r:.2}"));
+    println!(
+        "| scenario | server | msgs/s | rfc6455 ÷ this (msgs/s) | p50 latency | p99 latency \
+         | server CPU µs/msg | this ÷ rfc6455 (CPU/msg) | server CPU | generator CPU |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for sc in results {
+        for row in &sc.rows {
+            let s = &row.median;
             println!(
-                "| {conns} × {} | {} | {:.0} | {speed_ratio} | {:.2} | {cpu_ratio} | {:.0}% | {:.0}% |",
-                bytes(*size),
-                kind.name(),
+                "| {} × {} | {} | {:.0} | {} | {} | {} | {:.2} | {} | {:.0}% | {:.0}% |",
+                sc.conns,
+                bytes(sc.size),
+                row.kind.name(),
                 s.msgs_per_sec,
+                ratio(row.speed_ratio),
+                duration(s.p50),
+                duration(s.p99),
                 s.server_cpu_per_msg * 1e6,
+                ratio(row.cpu_ratio),
                 s.server_util * 100.0,
                 s.client_util * 100.0,
             );
         }
     }
-    Ok(())
+    // The same ratios, one line per scenario: ours against each peer.
+    let peers: Vec<Kind> = Kind::ALL
+        .into_iter()
+        .filter(|k| {
+            *k != Kind::Rfc6455
+                && results.iter().any(|sc| {
+                    sc.rows
+                        .iter()
+                        .any(|r| r.kind == *k && r.speed_ratio.is_some())
+                })
+        })
+        .collect();
+    if peers.is_empty() {
+        return;
+    }
+    println!(
+        "\nrfc6455's throughput ÷ each peer's (same rounds, median; above 1: rfc6455 is faster):\n"
+    );
+    print!("| scenario | rfc6455 msgs/s | rfc6455 p99 |");
+    for peer in &peers {
+        print!(" ÷ {} |", peer.name());
+    }
+    println!();
+    println!("|---|---:|---:|{}", "---:|".repeat(peers.len()));
+    for sc in results {
+        let Some(ours) = sc.rows.iter().find(|r| r.kind == Kind::Rfc6455) else {
+            continue;
+        };
+        print!(
+            "| {} × {} | {:.0} | {} |",
+            sc.conns,
+            bytes(sc.size),
+            ours.median.msgs_per_sec,
+            duration(ours.median.p99)
+        );
+        for peer in &peers {
+            let r = sc
+                .rows
+                .iter()
+                .find(|r| r.kind == *peer)
+                .and_then(|r| r.speed_ratio);
+            print!(" {} |", r.map_or("–".to_string(), |r| format!("{r:.2}")));
+        }
+        println!();
+    }
 }
 
+/// A latency in nanoseconds, as µs below 1 ms.
+fn duration(ns: f64) -> String {
+    if ns.is_nan() {
+        "–".into()
+    } else if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else {
+        format!("{:.1} µs", ns / 1e3)
+    }
+}
+
+/// Phases of a measurement, as the connections see them.
+const WARMUP: u8 = 0;
+const MEASURING: u8 = 1;
+const STOP: u8 = 2;
+
 /// Opens `conns` connections to `server`, runs them for the warm-up and
-/// the measured window, and closes them.
+/// the measured window, and closes them. A message counts (and its
+/// round-trip time goes into `histogram`) when its echo arrives inside
+/// the window.
 async fn measure(
     server: &Server,
     conns: usize,
     size: usize,
     o: &Options,
+    histogram: &Arc<Histogram>,
 ) -> Result<Sample, String> {
     let websocket = server.kind.is_websocket();
     let mut opened = Vec::with_capacity(conns);
@@ -407,38 +547,48 @@ async fn measure(
             );
         }
     }
-    let stop = Arc::new(AtomicBool::new(false));
+    histogram.clear();
+    let phase = Arc::new(AtomicU8::new(WARMUP));
     let count = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = opened
         .into_iter()
         .map(|mut conn| {
-            let stop = stop.clone();
+            let phase = phase.clone();
             let count = count.clone();
+            let histogram = histogram.clone();
             tokio::spawn(async move {
-                while !stop.load(Ordering::Relaxed) {
-                    conn.round_trip().await?;
-                    count.fetch_add(1, Ordering::Relaxed);
+                loop {
+                    let ns = conn.round_trip().await?;
+                    match phase.load(Ordering::Relaxed) {
+                        WARMUP => {}
+                        MEASURING => {
+                            histogram.record(ns);
+                            count.fetch_add(1, Ordering::Relaxed);
+                        }
+                        _ => return Ok::<_, std::io::Error>(()),
+                    }
                 }
-                Ok::<_, std::io::Error>(())
             })
         })
         .collect();
     tokio::time::sleep(Duration::from_secs_f64(o.warmup)).await;
+    // The generator's runtime has one thread: no connection runs between
+    // the phase change and these readings.
     let me = std::process::id();
-    let (n0, s0, c0, t0) = (
-        count.load(Ordering::Relaxed),
+    phase.store(MEASURING, Ordering::Relaxed);
+    let (s0, c0, t0) = (
         sys::cpu_seconds(server.pid()),
         sys::cpu_seconds(me),
         Instant::now(),
     );
     tokio::time::sleep(Duration::from_secs_f64(o.secs)).await;
-    let (n1, s1, c1, elapsed) = (
-        count.load(Ordering::Relaxed),
+    phase.store(STOP, Ordering::Relaxed);
+    let (msgs, s1, c1, elapsed) = (
+        count.load(Ordering::Relaxed) as f64,
         sys::cpu_seconds(server.pid()),
         sys::cpu_seconds(me),
         t0.elapsed().as_secs_f64(),
     );
-    stop.store(true, Ordering::Relaxed);
     for worker in workers {
         // Every echo is checked: a mismatch fails the whole run.
         worker
@@ -446,7 +596,6 @@ async fn measure(
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
     }
-    let msgs = (n1 - n0) as f64;
     if msgs == 0.0 {
         return Err("no message echoed in the measured window".into());
     }
@@ -455,6 +604,8 @@ async fn measure(
         server_cpu_per_msg: (s1 - s0) / msgs,
         server_util: (s1 - s0) / elapsed,
         client_util: (c1 - c0) / elapsed,
+        p50: histogram.quantile(0.5),
+        p99: histogram.quantile(0.99),
     })
 }
 

@@ -20,16 +20,21 @@ pub enum Kind {
     Tungstenite,
     /// fastwebsockets (handshake done with rfc6455's sans-IO parser).
     Fastwebsockets,
+    /// sockudo-ws: the echo loop its README recommends for a Tokio
+    /// `WebSocketStream` (`next` / `feed`), handshake as in its
+    /// examples/simple_echo.rs.
+    Sockudo,
     /// Plain TCP: length-prefixed messages, read whole, echoed.
     Tcp,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Rfc6455,
         Kind::Rfc6455Blocking,
         Kind::Tungstenite,
         Kind::Fastwebsockets,
+        Kind::Sockudo,
         Kind::Tcp,
     ];
 
@@ -39,6 +44,7 @@ impl Kind {
             Kind::Rfc6455Blocking => "rfc6455-blocking",
             Kind::Tungstenite => "tokio-tungstenite",
             Kind::Fastwebsockets => "fastwebsockets",
+            Kind::Sockudo => "sockudo-ws",
             Kind::Tcp => "tcp",
         }
     }
@@ -80,6 +86,9 @@ pub fn run(kind: Kind) -> io::Result<()> {
                 }),
                 Kind::Fastwebsockets => tokio::spawn(async move {
                     let _ = echo_fastwebsockets(tcp).await;
+                }),
+                Kind::Sockudo => tokio::spawn(async move {
+                    let _ = echo_sockudo(tcp).await;
                 }),
                 Kind::Tcp => tokio::spawn(async move {
                     let _ = echo_tcp(tcp).await;
@@ -153,6 +162,42 @@ async fn echo_fastwebsockets(mut tcp: TcpStream) -> Result<(), Box<dyn std::erro
             _ => {}
         }
     }
+}
+
+/// sockudo-ws 3.1: the upgrade as in its examples/simple_echo.rs
+/// (`handshake::parse_request`, `generate_accept_key`, `build_response` on
+/// the plain `TcpStream`), then `WebSocketStream::server` with
+/// `Config::default()` and the echo loop its README gives for a Tokio
+/// unified stream ("explicitly queue data replies with `feed`"; `next()`
+/// flushes what is queued before it waits for more input).
+async fn echo_sockudo(mut tcp: TcpStream) -> Result<(), Box<dyn std::error::Error>> {
+    use bytes::BytesMut;
+    use sockudo_ws::handshake::{build_response, generate_accept_key, parse_request};
+    use sockudo_ws::{Config, Message, WebSocketStream};
+    let mut buf = BytesMut::with_capacity(4096);
+    loop {
+        if tcp.read_buf(&mut buf).await? == 0 {
+            return Ok(());
+        }
+        if let Some((request, used)) = parse_request(&buf)? {
+            if used != buf.len() {
+                return Err("frames pipelined after the handshake".into());
+            }
+            let response = build_response(&generate_accept_key(request.key), None, None);
+            tcp.write_all(&response).await?;
+            break;
+        }
+    }
+    drop(buf);
+    let mut ws = WebSocketStream::server(tcp, Config::default());
+    while let Some(message) = ws.next().await {
+        match message? {
+            message @ (Message::Text(_) | Message::Binary(_)) => ws.feed(message).await?,
+            Message::Close(_) => return Ok(()),
+            _ => {} // Ping/Pong are handled by the stream.
+        }
+    }
+    Ok(())
 }
 
 /// The loopback reference: a 4-byte big-endian length, then the payload,
