@@ -2,56 +2,15 @@
 //! a counting allocator, for the offers real clients send by default.
 #![cfg(feature = "deflate")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+mod common;
+mod counting;
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
+use common::drain;
+use counting::live;
 use rfc6455::deflate::{server_accept, Compressor, DeflateConfig};
 use rfc6455::handshake::parse_extensions;
 use rfc6455::{Config, Connection, Event, Extensions, Role};
-
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every call forwards to the system allocator unchanged; the
-// counter is only bookkeeping.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same layout contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: same layout contract as our caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        // SAFETY: `ptr` came from this allocator with `layout`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// The counter is global: tests that measure take turns.
-static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn live() -> isize {
-    LIVE.load(Ordering::Relaxed)
-}
 
 /// The offers real clients send by default.
 const OFFERS: [(&str, &str); 3] = [
@@ -85,12 +44,7 @@ fn pair(offer: &str, config: &DeflateConfig) -> (Connection, Connection) {
 }
 
 fn pump(from: &mut Connection, to: &mut Connection) {
-    let out = from.transmit();
-    while out.has_remaining() {
-        let chunk = out.chunk().to_vec();
-        out.advance(chunk.len());
-        to.recv(&chunk);
-    }
+    to.recv(&drain(from));
 }
 
 /// Bytes a server connection holds: after creation, and after echoing one
@@ -178,7 +132,6 @@ fn settings() -> Vec<(&'static str, DeflateConfig)> {
 
 #[test]
 fn defaults_hold_no_compression_state_between_messages() {
-    let _turn = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     // Warm the thread's shared compressor and decompressor pool up: they
     // belong to the thread, not to a connection.
     server_bytes(Some(OFFERS[0].1), &DeflateConfig::default());
@@ -202,7 +155,6 @@ fn defaults_hold_no_compression_state_between_messages() {
 
 #[test]
 fn report() {
-    let _turn = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     server_bytes(Some(OFFERS[0].1), &DeflateConfig::default());
     println!("| setting | server memory after one echo | ratio on chat.jsonl |");
     println!("|---|---:|---:|");

@@ -5,53 +5,15 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rfc6455::hub::{Bus, Hub, HubConfig, SlowSubscriber, Subscriber};
+mod harness;
+
+use harness::{attached, attached_with, member, next_text};
+use rfc6455::hub::{Bus, Hub, HubConfig, SlowSubscriber};
 use rfc6455::tokio::WebSocketStream;
-use rfc6455::{CloseCode, Config, Event, PreparedMessage, Role, StreamError};
-use tokio::io::DuplexStream;
+use rfc6455::{CloseCode, Config, Event, PreparedMessage, Role};
 use tokio::time::timeout;
 
-type Ws = WebSocketStream<DuplexStream>;
-
 const LIMIT: Duration = Duration::from_secs(10);
-
-/// A server stream attached to a new subscriber of `hub`, driven by a task
-/// that reads until the end, and the client end.
-fn member(
-    hub: &Hub,
-    config: Config,
-    pipe: usize,
-) -> (
-    Subscriber,
-    Ws,
-    tokio::task::JoinHandle<Result<Event, StreamError>>,
-) {
-    let (server_io, client_io) = tokio::io::duplex(pipe);
-    let mut server = WebSocketStream::from_raw(server_io, Role::Server, config, &[]);
-    let subscriber = hub.subscriber();
-    server.attach(&subscriber);
-    let task = tokio::spawn(async move {
-        loop {
-            match server.recv().await {
-                Ok(Event::Close(frame)) => return Ok(Event::Close(frame)),
-                Ok(_) => {}
-                Err(e) => return Err(e),
-            }
-        }
-    });
-    let client = WebSocketStream::from_raw(client_io, Role::Client, Config::default(), &[]);
-    (subscriber, client, task)
-}
-
-async fn next_text(client: &mut Ws) -> String {
-    match timeout(LIMIT, client.recv())
-        .await
-        .expect("a message in time")
-    {
-        Ok(Event::Text(text)) => text.to_string(),
-        other => panic!("expected text, got {other:?}"),
-    }
-}
 
 #[tokio::test]
 async fn every_subscriber_gets_every_message_in_order() {
@@ -220,11 +182,7 @@ async fn drop_oldest_keeps_the_newest_and_counts_the_rest() {
     assert!(!subscriber.is_evicted());
 
     // Now attach it: the five newest arrive.
-    let (server_io, client_io) = tokio::io::duplex(4096);
-    let mut server = WebSocketStream::from_raw(server_io, Role::Server, Config::default(), &[]);
-    server.attach(&subscriber);
-    tokio::spawn(async move { while server.recv().await.is_ok() {} });
-    let mut client = WebSocketStream::from_raw(client_io, Role::Client, Config::default(), &[]);
+    let (mut client, _task) = attached(&subscriber, Config::default(), 4096);
     for i in 7..12 {
         assert_eq!(next_text(&mut client).await, format!("{i}"));
     }
@@ -316,26 +274,11 @@ async fn compressed_subscribers_get_the_shared_frame() {
     let mut clients = Vec::new();
     let mut subscribers = Vec::new();
     for _ in 0..3 {
-        let (server_io, client_io) = tokio::io::duplex(64 * 1024);
-        let mut server = WebSocketStream::from_raw_with_extensions(
-            server_io,
-            Role::Server,
-            Config::default(),
-            &ext,
-            &[],
-        );
         let subscriber = hub.subscriber();
         subscriber.subscribe("json");
-        server.attach(&subscriber);
+        let (client, _task) = attached_with(&subscriber, Config::default(), &ext, 64 * 1024);
         subscribers.push(subscriber);
-        tokio::spawn(async move { while server.recv().await.is_ok() {} });
-        clients.push(WebSocketStream::from_raw_with_extensions(
-            client_io,
-            Role::Client,
-            Config::default(),
-            &ext,
-            &[],
-        ));
+        clients.push(client);
     }
     let json = r#"{"type":"message","text":"the same text, the same text, the same text"}"#;
     for _ in 0..50 {

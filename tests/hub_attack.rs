@@ -8,155 +8,26 @@
 //! interleaving.
 #![cfg(feature = "tokio")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod common;
+mod counting;
+mod harness;
+
 use std::collections::BTreeSet;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
+use common::drain;
+use counting::{live, peak, reset_peak};
+use harness::{attached, attached_with, member, next_text, nothing_within};
 use rfc6455::hub::{Bus, Hub, HubConfig, SlowSubscriber, Subscriber};
 use rfc6455::tokio::WebSocketStream;
-use rfc6455::{
-    CloseCode, Config, Connection, Event, MessageKind, PreparedMessage, Role, StreamError,
-};
-use tokio::io::DuplexStream;
+use rfc6455::{CloseCode, Config, Connection, Event, MessageKind, PreparedMessage, Role};
 use tokio::time::timeout;
-
-// ---- a per-thread counting allocator ------------------------------------
-//
-// Tests run on their own threads, and a current-thread runtime keeps every
-// allocation of a test on its thread: a thread-local count isolates each
-// test's memory from the others'.
-
-struct Counting;
-
-thread_local! {
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    static PEAK: Cell<isize> = const { Cell::new(0) };
-}
-
-fn account(delta: isize) {
-    let _ = LIVE.try_with(|live| {
-        let now = live.get() + delta;
-        live.set(now);
-        let _ = PEAK.try_with(|peak| {
-            if now > peak.get() {
-                peak.set(now);
-            }
-        });
-    });
-}
-
-// SAFETY: every call forwards to the system allocator unchanged; the
-// counters are only bookkeeping (const thread-locals without destructors,
-// so they never allocate).
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        account(layout.size() as isize);
-        // SAFETY: same layout contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        account(-(layout.size() as isize));
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-fn live() -> isize {
-    LIVE.with(Cell::get)
-}
-
-/// Starts a peak measurement at the current level; returns that level.
-fn reset_peak() -> isize {
-    let now = live();
-    PEAK.with(|p| p.set(now));
-    now
-}
-
-fn peak() -> isize {
-    PEAK.with(Cell::get)
-}
 
 // ---- helpers --------------------------------------------------------------
 
-type Ws = WebSocketStream<DuplexStream>;
-
 const LIMIT: Duration = Duration::from_secs(5);
-
-/// A server stream attached to a new subscriber of `hub`, driven by a task
-/// that reads until the end, and the client end.
-fn member(
-    hub: &Hub,
-    config: Config,
-    pipe: usize,
-) -> (
-    Subscriber,
-    Ws,
-    tokio::task::JoinHandle<Result<Event, StreamError>>,
-) {
-    let subscriber = hub.subscriber();
-    let (client, task) = attached(&subscriber, config, pipe);
-    (subscriber, client, task)
-}
-
-/// Attaches `subscriber` to a new in-memory server stream driven by a task.
-fn attached(
-    subscriber: &Subscriber,
-    config: Config,
-    pipe: usize,
-) -> (Ws, tokio::task::JoinHandle<Result<Event, StreamError>>) {
-    let (server_io, client_io) = tokio::io::duplex(pipe);
-    let mut server = WebSocketStream::from_raw(server_io, Role::Server, config, &[]);
-    server.attach(subscriber);
-    let task = tokio::spawn(async move {
-        loop {
-            match server.recv().await {
-                Ok(Event::Close(frame)) => return Ok(Event::Close(frame)),
-                Ok(_) => {}
-                Err(e) => return Err(e),
-            }
-        }
-    });
-    let client = WebSocketStream::from_raw(client_io, Role::Client, Config::default(), &[]);
-    (client, task)
-}
-
-async fn next_text(client: &mut Ws) -> String {
-    match timeout(LIMIT, client.recv())
-        .await
-        .expect("a message in time")
-    {
-        Ok(Event::Text(text)) => text.to_string(),
-        other => panic!("expected text, got {other:?}"),
-    }
-}
-
-/// Nothing arrives within `wait`.
-async fn nothing_within(client: &mut Ws, wait: Duration) {
-    if let Ok(event) = timeout(wait, client.recv()).await {
-        panic!("expected nothing, got {event:?}");
-    }
-}
-
-/// Everything `conn` queued for the transport.
-#[cfg_attr(not(feature = "deflate"), allow(dead_code))]
-fn take_out(conn: &mut Connection) -> Vec<u8> {
-    let out = conn.transmit();
-    let mut wire = Vec::new();
-    while out.has_remaining() {
-        let chunk = out.chunk();
-        wire.extend_from_slice(chunk);
-        let n = chunk.len();
-        out.advance(n);
-    }
-    wire
-}
 
 /// A tiny deterministic generator (xorshift64*).
 struct Rng(u64);
@@ -381,7 +252,7 @@ fn a_slow_subscriber_pins_no_more_than_its_bound_whatever_the_windows() {
     let warm = PreparedMessage::new(rng.bytes(4096));
     for conn in &mut fast {
         conn.send_prepared(&warm).unwrap();
-        take_out(conn);
+        drain(conn);
     }
     let base = live();
     for _ in 0..200 {
@@ -389,7 +260,7 @@ fn a_slow_subscriber_pins_no_more_than_its_bound_whatever_the_windows() {
         hub.publish("t", message.clone());
         for conn in &mut fast {
             conn.send_prepared(&message).unwrap();
-            take_out(conn);
+            drain(conn);
         }
     }
     let (_, queued_bytes) = slow.queued();
@@ -1328,7 +1199,7 @@ mod compression {
                         server.ping(Bytes::from_static(b"between")).unwrap();
                     }
                 }
-                client.recv(&take_out(server));
+                client.recv(&drain(server));
                 let mut got = Vec::new();
                 while let Some(event) = client
                     .poll_event()
@@ -1387,7 +1258,7 @@ mod compression {
                                 tokio::task::yield_now().await;
                             }
                         }
-                        client.recv(&take_out(&mut server));
+                        client.recv(&drain(&mut server));
                         for p in payloads.iter() {
                             let event = client.poll_event().unwrap().unwrap();
                             let got = match event {
@@ -1420,26 +1291,11 @@ mod compression {
                     server_max_window_bits: bits,
                     ..DeflateParams::default()
                 });
-                let (server_io, client_io) = tokio::io::duplex(256 * 1024);
-                let mut server = WebSocketStream::from_raw_with_extensions(
-                    server_io,
-                    Role::Server,
-                    Config::default(),
-                    &ext,
-                    &[],
-                );
                 let s = hub.subscriber();
                 s.subscribe("t");
-                server.attach(&s);
+                let (client, _task) = attached_with(&s, Config::default(), &ext, 256 * 1024);
                 subscribers.push(s);
-                tokio::spawn(async move { while server.recv().await.is_ok() {} });
-                clients.push(WebSocketStream::from_raw_with_extensions(
-                    client_io,
-                    Role::Client,
-                    Config::default(),
-                    &ext,
-                    &[],
-                ));
+                clients.push(client);
             }
         }
         let texts: Vec<String> = (0..30)
