@@ -54,6 +54,16 @@ pub enum MessageKind {
     Binary,
 }
 
+impl MessageKind {
+    /// The opcode of a message's first frame (RFC 6455 §5.6).
+    pub(crate) fn opcode(self) -> crate::frame::OpCode {
+        match self {
+            MessageKind::Text => crate::frame::OpCode::Text,
+            MessageKind::Binary => crate::frame::OpCode::Binary,
+        }
+    }
+}
+
 /// A data message to send, or one received.
 ///
 /// ```

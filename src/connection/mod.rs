@@ -365,12 +365,8 @@ impl Connection {
             return Err(SendError::FragmentedMessageInProgress);
         }
         self.check_queue(message.len())?;
-        let opcode = match message.kind() {
-            MessageKind::Text => OpCode::Text,
-            MessageKind::Binary => OpCode::Binary,
-        };
+        let mut header = FrameHeader::new(message.kind().opcode(), 0);
         let mut payload = message.into_bytes();
-        let mut header = FrameHeader::new(opcode, 0);
         if let Some(compressed) = self.deflater.as_mut().and_then(|d| d.deflate(&payload)) {
             payload = compressed;
             header.rsv = RSV1;
@@ -438,13 +434,7 @@ impl Connection {
     ) -> Result<(), SendError> {
         self.check_can_send()?;
         let (opcode, mut utf8) = match self.sending {
-            None => {
-                let opcode = match kind {
-                    MessageKind::Text => OpCode::Text,
-                    MessageKind::Binary => OpCode::Binary,
-                };
-                (opcode, Utf8Validator::new())
-            }
+            None => (kind.opcode(), Utf8Validator::new()),
             Some((started, _)) if started != kind => return Err(SendError::FragmentKindMismatch),
             Some((_, utf8)) => (OpCode::Continuation, utf8),
         };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 
 use super::{Message, MessageKind};
-use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
+use crate::frame::{FrameHeader, MAX_HEADER_LEN};
 use crate::Utf8Bytes;
 
 /// A data message encoded once, to be sent on many connections with
@@ -68,12 +68,8 @@ impl PreparedMessage {
     /// Frames `message` as one unmasked, final frame.
     pub fn new(message: impl Into<Message>) -> PreparedMessage {
         let message = message.into();
-        let opcode = match message.kind() {
-            MessageKind::Text => OpCode::Text,
-            MessageKind::Binary => OpCode::Binary,
-        };
         let payload = message.as_bytes();
-        let frame = encode(FrameHeader::new(opcode, 0), payload);
+        let frame = encode(FrameHeader::new(message.kind().opcode(), 0), payload);
         PreparedMessage(Arc::new(Prepared {
             kind: message.kind(),
             header_len: frame.len() - payload.len(),
@@ -135,7 +131,7 @@ impl PreparedMessage {
             }
         }
         let payload = compress(&self.0.frame[self.0.header_len..]);
-        let mut header = FrameHeader::new(self.opcode(), 0);
+        let mut header = FrameHeader::new(self.0.kind.opcode(), 0);
         header.rsv = crate::frame::RSV1;
         let frame = encode(header, &payload);
         // No match reaches back past the start of the message, so a short
@@ -145,14 +141,6 @@ impl PreparedMessage {
         let needs = window_bits.min(bits_for_len as u8);
         *cached = Some((needs, frame.clone()));
         frame
-    }
-
-    #[cfg(feature = "deflate")]
-    fn opcode(&self) -> OpCode {
-        match self.0.kind {
-            MessageKind::Text => OpCode::Text,
-            MessageKind::Binary => OpCode::Binary,
-        }
     }
 }
 
