@@ -119,3 +119,68 @@ stop_servers() {
         stop_server "$pid" 2 || true
     done
 }
+
+# Seconds since an $EPOCHREALTIME, two decimals; `step` logs with the time
+# since the script's $T0.
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
+step() { log "[$(since "$T0") s] $*"; }
+
+# listening PORT: some socket listens on 127.0.0.1:PORT (Linux /proc/net/tcp:
+# local address 0100007F:HEXPORT, state 0A = LISTEN). No connection is made.
+listening() {
+    local hex
+    hex="$(printf '%04X' "$1")"
+    awk -v want="0100007F:$hex" '$2 == want && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp
+}
+
+# start_haproxy RENDER CFG LOG: haproxy in the foreground on a free
+# 127.0.0.1 port (from the caller's `free_port`), output to LOG, up to three
+# ports: another process may take a free port before haproxy binds it.
+# `RENDER PORT` prints the config whose front listens on PORT; it is written
+# to CFG and checked with `haproxy -c` first. Needs $HAPROXY and
+# $START_TIMEOUT (seconds to listen). Sets FRONT_PORT and HAPROXY_PID; on
+# failure sets HAPROXY_ERROR and returns 1, for the caller to fail its way.
+start_haproxy() {
+    local render=$1 cfg=$2 haproxy_log=$3 attempt deadline up
+    HAPROXY_PID=""
+    HAPROXY_ERROR=""
+    for attempt in 1 2 3; do
+        FRONT_PORT="$(free_port)"
+        "$render" "$FRONT_PORT" >"$cfg"
+        if ((attempt == 1)) && ! "$HAPROXY" -c -q -f "$cfg" >&2; then
+            HAPROXY_ERROR="haproxy rejects its config ($cfg)"
+            return 1
+        fi
+        step "starting haproxy on 127.0.0.1:$FRONT_PORT (attempt $attempt)"
+        : >"$haproxy_log"
+        # -db: foreground, no daemon; SIGTERM stops it at once.
+        "$HAPROXY" -db -f "$cfg" >"$haproxy_log" 2>&1 &
+        HAPROXY_PID=$!
+        STARTED_PIDS+=("$HAPROXY_PID")
+        deadline=$((SECONDS + START_TIMEOUT))
+        up=0
+        while ((SECONDS < deadline)); do
+            kill -0 "$HAPROXY_PID" 2>/dev/null || break
+            if listening "$FRONT_PORT"; then
+                # Still alive a moment later: the listener is haproxy's, not
+                # a squatter's that made haproxy fail to bind.
+                sleep 0.1
+                kill -0 "$HAPROXY_PID" 2>/dev/null && up=1
+                break
+            fi
+            sleep 0.05
+        done
+        ((up)) && return 0
+        if ! kill -0 "$HAPROXY_PID" 2>/dev/null &&
+            grep -qi 'cannot bind\|address already in use' "$haproxy_log"; then
+            log "port $FRONT_PORT was taken before haproxy bound it; trying another"
+            stop_server "$HAPROXY_PID" 1 || true
+            HAPROXY_PID=""
+            continue
+        fi
+        HAPROXY_ERROR="haproxy did not listen on 127.0.0.1:$FRONT_PORT within ${START_TIMEOUT}s"
+        return 1
+    done
+    HAPROXY_ERROR="haproxy could not bind a free port in 3 attempts"
+    return 1
+}

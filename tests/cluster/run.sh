@@ -46,8 +46,6 @@ TEST_TIMEOUT="${CLUSTER_TEST_TIMEOUT:-90}"
 START_TIMEOUT=20 # seconds for each server to listen
 
 T0=$EPOCHREALTIME
-since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
-step() { log "[$(since "$T0") s] $*"; }
 
 # --- dependencies ------------------------------------------------------------
 
@@ -181,14 +179,6 @@ free_port() {
 s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
 }
 
-# listening PORT: some socket listens on 127.0.0.1:PORT (Linux /proc/net/tcp:
-# local address 0100007F:HEXPORT, state 0A = LISTEN). No connection is made.
-listening() {
-    local hex
-    hex="$(printf '%04X' "$1")"
-    awk -v want="0100007F:$hex" '$2 == want && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp
-}
-
 # start_redis PORT LOG SECONDS: redis-server on 127.0.0.1:PORT, no
 # persistence, output to LOG; waits at most SECONDS for it to be ready.
 # Sets REDIS_PID.
@@ -222,44 +212,13 @@ B_PID=$SERVER_PID B_URL=$SERVER_URL
 step "chat A at $A_URL (pid $A_PID), chat B at $B_URL (pid $B_PID)"
 port_of() { local p=${1##*:}; echo "${p%%/*}"; }
 
-HAPROXY_PID=""
-for attempt in 1 2 3; do
-    FRONT_PORT="$(free_port)"
-    sed -e "s|@FRONT_PORT@|$FRONT_PORT|g" -e "s|@A_PORT@|$(port_of "$A_URL")|g" \
+# haproxy.cfg.in with the front on PORT, the two instances behind it.
+render_haproxy_cfg() {
+    sed -e "s|@FRONT_PORT@|$1|g" -e "s|@A_PORT@|$(port_of "$A_URL")|g" \
         -e "s|@B_PORT@|$(port_of "$B_URL")|g" -e "s|@STATS_SOCKET@|$HAPROXY_SOCKET|g" \
-        "$HERE/haproxy.cfg.in" >"$HAPROXY_CFG"
-    if ((attempt == 1)); then
-        "$HAPROXY" -c -q -f "$HAPROXY_CFG" >&2 || fail "haproxy rejects $HERE/haproxy.cfg.in"
-    fi
-    step "starting haproxy on 127.0.0.1:$FRONT_PORT (attempt $attempt)"
-    : >"$HAPROXY_LOG"
-    # -db: foreground, no daemon; SIGTERM stops it at once.
-    "$HAPROXY" -db -f "$HAPROXY_CFG" >"$HAPROXY_LOG" 2>&1 &
-    HAPROXY_PID=$!
-    STARTED_PIDS+=("$HAPROXY_PID")
-    deadline=$((SECONDS + START_TIMEOUT))
-    up=0
-    while ((SECONDS < deadline)); do
-        kill -0 "$HAPROXY_PID" 2>/dev/null || break
-        if listening "$FRONT_PORT"; then
-            # Still alive a moment later: the listener is haproxy's, not a
-            # squatter's that made haproxy fail to bind.
-            sleep 0.1
-            kill -0 "$HAPROXY_PID" 2>/dev/null && up=1
-            break
-        fi
-        sleep 0.05
-    done
-    ((up)) && break
-    if ! kill -0 "$HAPROXY_PID" 2>/dev/null && grep -qi 'cannot bind\|address already in use' "$HAPROXY_LOG"; then
-        log "port $FRONT_PORT was taken before haproxy bound it; trying another"
-        stop_server "$HAPROXY_PID" 1 || true
-        HAPROXY_PID=""
-        continue
-    fi
-    fail "haproxy did not listen on 127.0.0.1:$FRONT_PORT within ${START_TIMEOUT}s"
-done
-[[ -n "$HAPROXY_PID" ]] || fail "haproxy could not bind a free port in 3 attempts"
+        "$HERE/haproxy.cfg.in"
+}
+start_haproxy render_haproxy_cfg "$HAPROXY_CFG" "$HAPROXY_LOG" || fail "$HAPROXY_ERROR"
 FRONT_URL="http://127.0.0.1:$FRONT_PORT/"
 step "haproxy at $FRONT_URL (pid $HAPROXY_PID), servers up in $(since "$T_RUN") s"
 

@@ -45,8 +45,6 @@ TEST_TIMEOUT="${H2_TEST_TIMEOUT:-300}"
 START_TIMEOUT=20 # seconds for each server to listen
 
 T0=$EPOCHREALTIME
-since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
-step() { log "[$(since "$T0") s] $*"; }
 
 command -v timeout >/dev/null 2>&1 || missing "timeout (coreutils)"
 
@@ -152,14 +150,6 @@ BACKEND_PORT="${SERVER_URL#ws://127.0.0.1:}"
 BACKEND_PORT="${BACKEND_PORT%/}"
 step "backend: $(head -n 1 "$BACKEND_LOG") (pid $BACKEND_PID)"
 
-# listening PORT: some socket listens on 127.0.0.1:PORT (Linux /proc/net/tcp:
-# local address 0100007F:HEXPORT, state 0A = LISTEN). No connection is made.
-listening() {
-    local hex
-    hex="$(printf '%04X' "$1")"
-    awk -v want="0100007F:$hex" '$2 == want && $4 == "0A" { found = 1 } END { exit !found }' /proc/net/tcp
-}
-
 # A free port for the front: bound and released by Python, then haproxy binds
 # it. Another process may take it in between; haproxy then fails to bind and
 # exits, and another port is tried.
@@ -171,44 +161,12 @@ print(s.getsockname()[1])
 s.close()'
 }
 
-HAPROXY_PID=""
-for attempt in 1 2 3; do
-    FRONT_PORT="$(free_port)"
-    sed -e "s/@FRONT_PORT@/$FRONT_PORT/g" -e "s/@BACKEND_PORT@/$BACKEND_PORT/g" \
-        "$HERE/haproxy.cfg.in" >"$HAPROXY_CFG"
-    if ((attempt == 1)); then
-        "$HAPROXY" -c -q -f "$HAPROXY_CFG" >&2 ||
-            die "haproxy $HAPROXY_VERSION rejects $HERE/haproxy.cfg.in (it needs haproxy >= 2.5 for the server keyword 'ws')"
-    fi
-    step "starting haproxy, h2c front on 127.0.0.1:$FRONT_PORT (attempt $attempt)"
-    : >"$HAPROXY_LOG"
-    # -db: foreground, no daemon; SIGTERM stops it at once.
-    "$HAPROXY" -db -f "$HAPROXY_CFG" >"$HAPROXY_LOG" 2>&1 &
-    HAPROXY_PID=$!
-    STARTED_PIDS+=("$HAPROXY_PID")
-    deadline=$((SECONDS + START_TIMEOUT))
-    up=0
-    while ((SECONDS < deadline)); do
-        kill -0 "$HAPROXY_PID" 2>/dev/null || break
-        if listening "$FRONT_PORT"; then
-            # Still alive a moment later: the listener is haproxy's, not a
-            # squatter's that made haproxy fail to bind.
-            sleep 0.1
-            kill -0 "$HAPROXY_PID" 2>/dev/null && up=1
-            break
-        fi
-        sleep 0.05
-    done
-    ((up)) && break
-    if ! kill -0 "$HAPROXY_PID" 2>/dev/null && grep -qi 'cannot bind\|address already in use' "$HAPROXY_LOG"; then
-        log "port $FRONT_PORT was taken before haproxy bound it; trying another"
-        stop_server "$HAPROXY_PID" 1 || true
-        HAPROXY_PID=""
-        continue
-    fi
-    die "haproxy did not listen on 127.0.0.1:$FRONT_PORT within ${START_TIMEOUT}s"
-done
-[[ -n "$HAPROXY_PID" ]] || die "haproxy could not bind a free port in 3 attempts"
+# haproxy.cfg.in with the h2c front on PORT and the echo backend behind it.
+render_haproxy_cfg() {
+    sed -e "s/@FRONT_PORT@/$1/g" -e "s/@BACKEND_PORT@/$BACKEND_PORT/g" "$HERE/haproxy.cfg.in"
+}
+start_haproxy render_haproxy_cfg "$HAPROXY_CFG" "$HAPROXY_LOG" ||
+    die "$HAPROXY_ERROR (the h2c front needs haproxy >= 2.5 for the server keyword 'ws')"
 step "haproxy $HAPROXY_VERSION listening on 127.0.0.1:$FRONT_PORT (pid $HAPROXY_PID)"
 
 # --- the command ---------------------------------------------------------------
