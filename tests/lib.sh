@@ -140,6 +140,7 @@ listening() {
 # to CFG and checked with `haproxy -c` first. Needs $HAPROXY and
 # $START_TIMEOUT (seconds to listen). Sets FRONT_PORT and HAPROXY_PID; on
 # failure sets HAPROXY_ERROR and returns 1, for the caller to fail its way.
+# shellcheck disable=SC2034 # FRONT_PORT, HAPROXY_ERROR: read by the caller
 start_haproxy() {
     local render=$1 cfg=$2 haproxy_log=$3 attempt deadline up
     HAPROXY_PID=""
