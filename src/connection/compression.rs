@@ -142,11 +142,7 @@ mod imp {
                 return None;
             }
             Some(match &mut self.compressor {
-                SendCompressor::Own(own) => {
-                    let mut out = BytesMut::with_capacity(payload.len() / 2 + 16);
-                    own.compress(payload, &mut out);
-                    out.freeze()
-                }
+                SendCompressor::Own(own) => compress_message(own, payload),
                 SendCompressor::Shared { window_bits } => {
                     compress_without_context(*window_bits, self.level, payload)
                 }
@@ -193,10 +189,15 @@ mod imp {
                     shared.len() - 1
                 }
             };
-            let mut out = BytesMut::with_capacity(payload.len() / 2 + 16);
-            shared[at].2.compress(payload, &mut out);
-            out.freeze()
+            compress_message(&mut shared[at].2, payload)
         })
+    }
+
+    /// One whole message through `compressor`, as a frame payload.
+    fn compress_message(compressor: &mut Compressor, payload: &[u8]) -> Bytes {
+        let mut out = BytesMut::with_capacity(payload.len() / 2 + 16);
+        compressor.compress(payload, &mut out);
+        out.freeze()
     }
 
     pub(crate) fn build(
