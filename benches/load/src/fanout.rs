@@ -7,15 +7,13 @@
 //!     [--window W] [--servers a,b] [--deflate]
 //! ```
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::fanout_client::{Publisher, Shared, Subscriber, MSG_LEN, RING};
 use crate::fanout_servers::FanKind;
+use crate::process::ServerProcess;
 use crate::sys;
 
 pub struct Options {
@@ -152,46 +150,13 @@ fn usage(problem: &str) -> ! {
 }
 
 /// A fan-out server child process, killed when dropped.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn start(kind: FanKind, deflate: bool) -> Result<Server, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut command = Command::new(exe);
-        command.args(["fanout-server", kind.name()]);
-        if deflate {
-            command.arg("--deflate");
-        }
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stdin(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("starting {}: {e}", kind.name()))?;
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        let port: u16 = line
-            .trim()
-            .strip_prefix("ready ")
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(|| format!("{} did not start: {line:?}", kind.name()))?;
-        Ok(Server {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        })
+/// A fan-out server in its own process.
+fn start_server(kind: FanKind, deflate: bool) -> Result<ServerProcess, String> {
+    let mut args = vec!["fanout-server", kind.name()];
+    if deflate {
+        args.push("--deflate");
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    ServerProcess::spawn(&args, kind.name())
 }
 
 /// One measurement of one server.
@@ -439,7 +404,7 @@ async fn measure(kind: FanKind, subs: usize, o: &Options) -> Sample {
         invalid: Some(e),
         ..Sample::default()
     };
-    let server = match Server::start(kind, o.deflate) {
+    let server = match start_server(kind, o.deflate) {
         Ok(s) => s,
         Err(e) => return invalid(e),
     };
@@ -475,7 +440,7 @@ async fn measure(kind: FanKind, subs: usize, o: &Options) -> Sample {
 
     tokio::time::sleep(Duration::from_secs_f64(o.warmup)).await;
     let me = std::process::id();
-    let server_pid = server.child.id();
+    let server_pid = server.pid();
     shared.latency.clear();
     shared.sampling.store(true, Ordering::Relaxed);
     let (n0, w0, f0, z0) = (

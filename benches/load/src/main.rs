@@ -18,13 +18,11 @@ mod client;
 mod fanout;
 mod fanout_client;
 mod fanout_servers;
+mod process;
 mod servers;
 mod sys;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -246,48 +244,20 @@ fn usage(problem: &str) -> ! {
     std::process::exit(2)
 }
 
-/// A server child process, killed when dropped.
+/// An echo server under test, in its own process.
 struct Server {
     kind: Kind,
-    child: Child,
-    addr: SocketAddr,
+    process: process::ServerProcess,
 }
 
 impl Server {
     fn start(kind: Kind) -> Result<Server, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut child = Command::new(exe)
-            .args(["server", kind.name()])
-            .stdout(Stdio::piped())
-            .stdin(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("starting {}: {e}", kind.name()))?;
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|e| e.to_string())?;
-        let port: u16 = line
-            .trim()
-            .strip_prefix("ready ")
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(|| format!("{} did not start: {line:?}", kind.name()))?;
-        Ok(Server {
-            kind,
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        })
+        let process = process::ServerProcess::spawn(&["server", kind.name()], kind.name())?;
+        Ok(Server { kind, process })
     }
 
     fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.pid()
     }
 }
 
@@ -537,7 +507,14 @@ async fn measure(
     // Open in batches: a listen backlog overflow would stall on SYN retries.
     for batch_start in (0..conns).step_by(100) {
         let batch: Vec<_> = (batch_start..conns.min(batch_start + 100))
-            .map(|id| tokio::spawn(client::Conn::open(server.addr, websocket, size, id as u64)))
+            .map(|id| {
+                tokio::spawn(client::Conn::open(
+                    server.process.addr,
+                    websocket,
+                    size,
+                    id as u64,
+                ))
+            })
             .collect();
         for task in batch {
             opened.push(
@@ -633,7 +610,7 @@ async fn idle(o: &Options) -> Result<(), String> {
         let mut streams = Vec::with_capacity(o.conns);
         for batch_start in (0..o.conns).step_by(200) {
             let batch: Vec<_> = (batch_start..o.conns.min(batch_start + 200))
-                .map(|_| tokio::spawn(client::open(server.addr, kind.is_websocket())))
+                .map(|_| tokio::spawn(client::open(server.process.addr, kind.is_websocket())))
                 .collect();
             for task in batch {
                 streams.push(
