@@ -360,31 +360,13 @@ async fn fastwebsockets_conn(
     tx: broadcast::Sender<Bytes>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     use fastwebsockets::{FragmentCollector, Frame, OpCode, Payload, Role, WebSocket};
-    use rfc6455::handshake::{parse_request, AcceptOptions, Limits, Parsed};
     let mut rx = tx.subscribe();
     // fastwebsockets leaves the upgrade to hyper; without hyper, the
     // sans-IO parser from this crate does it (as in the echo server).
-    let mut buf = Vec::with_capacity(1024);
-    let (response, publisher) = loop {
-        if tcp.read_buf(&mut buf).await? == 0 {
-            return Ok(());
-        }
-        match parse_request(&buf, &Limits::default())? {
-            Parsed::Complete(request, used) => {
-                if used != buf.len() {
-                    return Err("frames pipelined after the handshake".into());
-                }
-                let publisher = request.path() == PUB_PATH;
-                let response = request
-                    .accept(&AcceptOptions::default(), &rfc6455::Config::default())?
-                    .encode();
-                break (response, publisher);
-            }
-            Parsed::Partial => continue,
-        }
+    let Some(path) = crate::servers::upgrade(&mut tcp).await? else {
+        return Ok(());
     };
-    drop(buf);
-    tcp.write_all(&response).await?;
+    let publisher = path == PUB_PATH;
     let mut ws = WebSocket::after_handshake(tcp, Role::Server);
     ws.set_auto_close(true);
     ws.set_auto_pong(true);

@@ -126,30 +126,42 @@ async fn echo_tungstenite(tcp: TcpStream) -> Result<(), tokio_tungstenite::tungs
     Ok(())
 }
 
-async fn echo_fastwebsockets(mut tcp: TcpStream) -> Result<(), Box<dyn std::error::Error>> {
-    use fastwebsockets::{FragmentCollector, OpCode, Role, WebSocket};
+/// The HTTP/1.1 upgrade for a peer that leaves it to hyper (fastwebsockets):
+/// done by this crate's sans-IO parser, outside what is measured. Reads the
+/// request, writes the 101, and returns the request's path; `None` when the
+/// client left first.
+pub(crate) async fn upgrade(
+    tcp: &mut TcpStream,
+) -> Result<Option<String>, Box<dyn std::error::Error>> {
     use rfc6455::handshake::{parse_request, AcceptOptions, Limits, Parsed};
-    // fastwebsockets leaves the upgrade to hyper; without hyper, the sans-IO
-    // parser from this crate does it. Only the echo loop is measured.
     let mut buf = Vec::with_capacity(1024);
-    let response = loop {
+    let (response, path) = loop {
         if tcp.read_buf(&mut buf).await? == 0 {
-            return Ok(());
+            return Ok(None);
         }
         match parse_request(&buf, &Limits::default())? {
             Parsed::Complete(request, used) => {
                 if used != buf.len() {
                     return Err("frames pipelined after the handshake".into());
                 }
-                break request
+                let path = request.path().to_owned();
+                let response = request
                     .accept(&AcceptOptions::default(), &rfc6455::Config::default())?
                     .encode();
+                break (response, path);
             }
             Parsed::Partial => continue,
         }
     };
-    drop(buf);
     tcp.write_all(&response).await?;
+    Ok(Some(path))
+}
+
+async fn echo_fastwebsockets(mut tcp: TcpStream) -> Result<(), Box<dyn std::error::Error>> {
+    use fastwebsockets::{FragmentCollector, OpCode, Role, WebSocket};
+    if upgrade(&mut tcp).await?.is_none() {
+        return Ok(());
+    }
     let mut ws = WebSocket::after_handshake(tcp, Role::Server);
     ws.set_auto_close(true);
     ws.set_auto_pong(true);
