@@ -19,7 +19,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::drain;
 use counting::{live, peak, reset_peak};
-use harness::{attached, attached_with, member, next_text, nothing_within};
+use harness::{attached, attached_with, drive, member, next_text, nothing_within};
 use rfc6455::hub::{Bus, Hub, HubConfig, SlowSubscriber, Subscriber};
 use rfc6455::tokio::WebSocketStream;
 use rfc6455::{CloseCode, Config, Connection, Event, MessageKind, PreparedMessage, Role};
@@ -1038,15 +1038,7 @@ async fn a_closing_connection_leaves_the_hub_and_holds_nothing() {
     let s = hub.subscriber();
     server.attach(&s);
     s.subscribe("t");
-    let task = tokio::spawn(async move {
-        loop {
-            match server.recv().await {
-                Ok(Event::Close(frame)) => return Ok(Event::Close(frame)),
-                Ok(_) => {}
-                Err(e) => return Err(e),
-            }
-        }
-    });
+    let task = drive(server);
     let mut client = WebSocketStream::from_raw(client_io, Role::Client, Config::default(), &[]);
     // Fill the pipe and the high-water mark; the queue stays short.
     for i in 0..8 {

@@ -49,15 +49,7 @@ pub fn attached_with(
     let mut server =
         WebSocketStream::from_raw_with_extensions(server_io, Role::Server, config, extensions, &[]);
     server.attach(subscriber);
-    let task = tokio::spawn(async move {
-        loop {
-            match server.recv().await {
-                Ok(Event::Close(frame)) => return Ok(Event::Close(frame)),
-                Ok(_) => {}
-                Err(e) => return Err(e),
-            }
-        }
-    });
+    let task = drive(server);
     let client = WebSocketStream::from_raw_with_extensions(
         client_io,
         Role::Client,
@@ -66,6 +58,20 @@ pub fn attached_with(
         &[],
     );
     (client, task)
+}
+
+/// Reads `server` in a task until the close (the task's result) or an
+/// error: what keeps a server stream's deliveries and replies going.
+pub fn drive(mut server: Ws) -> JoinHandle<Result<Event, StreamError>> {
+    tokio::spawn(async move {
+        loop {
+            match server.recv().await {
+                Ok(Event::Close(frame)) => return Ok(Event::Close(frame)),
+                Ok(_) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    })
 }
 
 /// The next event, which must be a text message arriving in time.
