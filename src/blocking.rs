@@ -475,11 +475,7 @@ impl<S: Transport> WebSocket<S> {
     /// Flushes with writes bounded by the close timeout: once the
     /// connection is ending, a peer that does not read must not block us.
     fn flush_bounded(&mut self) -> Result<(), StreamError> {
-        let timeout = self
-            .conn
-            .config()
-            .close_timeout
-            .max(Duration::from_millis(1));
+        let timeout = self.conn.close_timeout().max(Duration::from_millis(1));
         self.stream.set_write_timeout(Some(timeout))?;
         self.flush()
     }

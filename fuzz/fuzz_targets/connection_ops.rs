@@ -189,8 +189,7 @@ struct End {
 }
 
 impl End {
-    fn new(conn: Connection, role: Role, deflate: bool) -> End {
-        let config = conn.config().clone();
+    fn new(conn: Connection, config: &Config, role: Role, deflate: bool) -> End {
         End {
             max_frame: config.max_frame_size,
             max_message: config.max_message_size,
@@ -568,10 +567,13 @@ fn check_error(receiver: &End, sender: &End, error: &Error, time_passed: bool) {
     }
 }
 
+/// Both ends after the handshake, each with the config it was built from.
+type Ends = ((Connection, Config), (Connection, Config), bool);
+
 /// The pair, through both handshake machines: the client's request and the
 /// server's 101 cross in memory, each machine moving through exactly the
 /// actions a correct exchange takes.
-fn handshake(input: &Input) -> Option<(Connection, Connection, bool)> {
+fn handshake(input: &Input) -> Option<Ends> {
     let deflate = input.deflate.as_ref();
     let client_config = input
         .client
@@ -582,8 +584,8 @@ fn handshake(input: &Input) -> Option<(Connection, Connection, bool)> {
     let now = Instant::now();
 
     let request = ClientRequest::new("ws://localhost:9001/fuzz").ok()?;
-    let mut client = ClientHandshake::new(request, client_config, now).expect("a valid offer");
-    let mut server = ServerHandshake::new(server_config, now);
+    let mut client = ClientHandshake::new(request, client_config.clone(), now).expect("a valid offer");
+    let mut server = ServerHandshake::new(server_config.clone(), now);
     assert_eq!(server.poll_action(), ServerAction::Read);
 
     assert_eq!(client.poll_action(), ClientAction::Write);
@@ -611,17 +613,17 @@ fn handshake(input: &Input) -> Option<(Connection, Connection, bool)> {
     assert_eq!(client.extensions(), response.agreed_extensions());
     assert_eq!(client.extensions(), server.extensions());
     assert_eq!(client.extensions().deflate().is_some(), deflate.is_some());
-    Some((client, server, deflate.is_some()))
+    Some(((client, client_config), (server, server_config), deflate.is_some()))
 }
 
 fuzz_target!(|input: Input| {
-    let Some((client, server, deflate)) = handshake(&input) else {
+    let Some(((client, client_config), (server, server_config), deflate)) = handshake(&input) else {
         return;
     };
     let start = Instant::now();
     let mut pair = Pair {
-        client: End::new(client, Role::Client, deflate),
-        server: End::new(server, Role::Server, deflate),
+        client: End::new(client, &client_config, Role::Client, deflate),
+        server: End::new(server, &server_config, Role::Server, deflate),
         now: start,
         time_passed: false,
     };

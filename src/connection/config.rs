@@ -101,6 +101,29 @@ impl Default for Config {
     }
 }
 
+/// What a running connection still reads of its [`Config`]: the rest is
+/// used when it is built (limits go to the receiver, timeouts to the
+/// timers, deflate settings to the compressor), so a connection keeps
+/// these few words rather than the whole config.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    pub(crate) auto_pong: bool,
+    pub(crate) max_linger_bytes: usize,
+    pub(crate) max_send_queue: Option<usize>,
+    pub(crate) send_high_water: usize,
+}
+
+impl From<&Config> for Settings {
+    fn from(config: &Config) -> Settings {
+        Settings {
+            auto_pong: config.auto_pong,
+            max_linger_bytes: config.max_linger_bytes,
+            max_send_queue: config.max_send_queue,
+            send_high_water: config.send_high_water,
+        }
+    }
+}
+
 impl Config {
     /// Sets [`Config::max_linger_bytes`].
     pub fn max_linger_bytes(mut self, bytes: usize) -> Config {

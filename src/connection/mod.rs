@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
+use config::Settings;
 pub use config::{Config, Role};
 pub use event::{Event, Message, MessageKind};
 pub use outgoing::Outgoing;
@@ -86,7 +87,7 @@ enum Transport {
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
-    config: Config,
+    settings: Settings,
     receiver: Receiver,
     outgoing: Outgoing,
     state: State,
@@ -101,8 +102,9 @@ pub struct Connection {
     buffered_after_poll: usize,
     /// A fragmented message we are sending: its kind, and its text so far.
     sending: Option<(MessageKind, Utf8Validator)>,
-    /// Present when permessage-deflate was negotiated.
-    deflater: Option<Deflater>,
+    /// Present when permessage-deflate was negotiated; boxed, so that
+    /// connections without it do not carry its room.
+    deflater: Option<Box<Deflater>>,
     /// What the handshake agreed.
     extensions: Extensions,
 }
@@ -139,9 +141,9 @@ impl Connection {
             eof: false,
             buffered_after_poll: 0,
             sending: None,
-            deflater,
+            deflater: deflater.map(Box::new),
             extensions: *extensions,
-            config,
+            settings: Settings::from(&config),
         }
     }
 
@@ -163,9 +165,17 @@ impl Connection {
         self.role
     }
 
-    /// The settings.
-    pub fn config(&self) -> &Config {
-        &self.config
+    /// How many queued bytes an adapter lets build up before it waits for
+    /// the transport ([`Config::send_high_water`]), in bytes.
+    pub fn send_high_water(&self) -> usize {
+        self.settings.send_high_water
+    }
+
+    /// How long the closing handshake may take
+    /// ([`Config::close_timeout`]), after which the transport is closed
+    /// anyway (RFC 6455 §7.1.1).
+    pub fn close_timeout(&self) -> std::time::Duration {
+        self.timers.close_timeout()
     }
 
     /// Where the connection is in its lifecycle.
@@ -248,7 +258,7 @@ impl Connection {
             Incoming::Text(text) => Event::Text(text),
             Incoming::Binary(data) => Event::Binary(data),
             Incoming::Ping(payload) => {
-                if self.config.auto_pong && self.state.is_open() {
+                if self.settings.auto_pong && self.state.is_open() {
                     let mask = self.mask_key();
                     self.outgoing.push_pong(payload.clone(), mask);
                 }
@@ -338,11 +348,11 @@ impl Connection {
         });
         // A peer that is gone or silent has nothing left to say.
         let linger = !self.eof
-            && self.config.max_linger_bytes > 0
+            && self.settings.max_linger_bytes > 0
             && !matches!(error, Error::AbnormalClosure | Error::CloseTimeout);
         self.transport = if linger {
             Transport::Linger {
-                budget: self.config.max_linger_bytes,
+                budget: self.settings.max_linger_bytes,
             }
         } else {
             Transport::Shutdown
@@ -520,7 +530,7 @@ impl Connection {
 
     fn check_queue(&self, additional: usize) -> Result<(), SendError> {
         let buffered = self.outgoing.len();
-        match self.config.max_send_queue {
+        match self.settings.max_send_queue {
             // An empty queue takes any one message, so none is unsendable.
             Some(max) if buffered > 0 && buffered + additional > max => {
                 Err(SendError::QueueFull { buffered })
@@ -624,5 +634,16 @@ impl Connection {
                 }
             },
         }
+    }
+}
+
+/// An idle connection's memory is mostly this struct: 10,000 idle
+/// connections cost 10,000 of it, so it is kept small and checked.
+#[cfg(all(test, target_pointer_width = "64"))]
+mod size {
+    #[test]
+    fn connection_stays_small() {
+        let size = std::mem::size_of::<super::Connection>();
+        assert!(size <= 480, "Connection is {size} bytes");
     }
 }

@@ -44,7 +44,7 @@ pub struct Outgoing {
     /// Bytes in `segments` and `tail`.
     len: usize,
     /// An encoded pong held back while the queue is long.
-    deferred_pong: Option<Bytes>,
+    deferred_pong: Option<Box<Bytes>>,
 }
 
 impl Outgoing {
@@ -103,7 +103,7 @@ impl Outgoing {
         } else {
             let mut frame = BytesMut::with_capacity(MAX_HEADER_LEN + payload.len());
             encode_small(&mut frame, header, &payload, mask);
-            self.deferred_pong = Some(frame.freeze());
+            self.deferred_pong = Some(Box::new(frame.freeze()));
         }
     }
 
@@ -129,7 +129,7 @@ impl Outgoing {
 
     /// Bytes queued, including a held pong.
     pub fn len(&self) -> usize {
-        self.len + self.deferred_pong.as_ref().map_or(0, Bytes::len)
+        self.len + self.deferred_pong.as_ref().map_or(0, |pong| pong.len())
     }
 
     /// `true` when nothing waits to be written.

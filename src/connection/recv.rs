@@ -54,12 +54,14 @@ pub(crate) struct Receiver {
     empty_fragments: usize,
     buf: BytesMut,
     frame: Option<FrameInProgress>,
-    message: Option<Assembly>,
+    /// Boxed: rare, and an idle connection should not carry its room.
+    message: Option<Box<Assembly>>,
     /// The data message in progress is compressed (RSV1 on its first
     /// frame, RFC 7692 §6).
     compressed: bool,
-    /// Present when permessage-deflate was negotiated.
-    inflater: Option<Inflater>,
+    /// Present when permessage-deflate was negotiated; boxed, so that
+    /// connections without it do not carry its room.
+    inflater: Option<Box<Inflater>>,
     /// Checks the text message in progress, across frames and reads.
     utf8: Utf8Validator,
 }
@@ -82,7 +84,7 @@ impl Receiver {
             frame: None,
             message: None,
             compressed: false,
-            inflater,
+            inflater: inflater.map(Box::new),
             utf8: Utf8Validator::new(),
         }
     }
@@ -259,7 +261,10 @@ impl Receiver {
             // `check_header` let a continuation through only with a
             // message in progress.
             OpCode::Continuation | OpCode::Reserved(_) => match self.message.take() {
-                Some(message) => (message.kind, Some(message.payload)),
+                Some(message) => {
+                    let Assembly { kind, payload } = *message;
+                    (kind, Some(payload))
+                }
                 None => return Err(ProtocolError::UnexpectedContinuation.into()),
             },
         };
@@ -279,10 +284,10 @@ impl Receiver {
             self.empty_fragments = 0;
             return self.complete(kind, body.freeze()).map(Some);
         }
-        self.message = Some(Assembly {
+        self.message = Some(Box::new(Assembly {
             kind,
             payload: body,
-        });
+        }));
         Ok(None)
     }
 

@@ -56,6 +56,11 @@ impl Timers {
         }
     }
 
+    /// How long the closing handshake may take.
+    pub(crate) fn close_timeout(&self) -> Duration {
+        self.close_timeout
+    }
+
     /// The peer sent something: it is alive.
     pub(crate) fn heard_from_peer(&mut self) {
         self.heard = true;
