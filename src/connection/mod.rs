@@ -600,6 +600,30 @@ impl Connection {
         self.timers.next_deadline()
     }
 
+    /// Whether a timer is configured or running (keepalive, a close
+    /// timeout). While it is `false`, [`handle_timeout`] changes nothing,
+    /// so an adapter need not read the clock before every wait: on a busy
+    /// connection without keepalive that read is a measurable share of
+    /// the time per message.
+    ///
+    /// [`handle_timeout`]: Connection::handle_timeout
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use rfc6455::{CloseCode, Config, Connection, Role};
+    ///
+    /// let mut conn = Connection::new(Role::Server, Config::default());
+    /// assert!(!conn.needs_clock()); // no keepalive by default
+    /// conn.close(CloseCode::NORMAL, "bye").unwrap();
+    /// assert!(conn.needs_clock()); // the close timeout (RFC 6455 §7.1.1)
+    ///
+    /// let keepalive = Config::default().keepalive(Duration::from_secs(30), Duration::from_secs(10));
+    /// assert!(Connection::new(Role::Server, keepalive).needs_clock());
+    /// ```
+    pub fn needs_clock(&self) -> bool {
+        self.timers.is_running()
+    }
+
     /// Reports the current time: fires what is due (keepalive ping,
     /// keepalive failure, close timeout) and arms timers requested since
     /// the last call. Call it before every wait.

@@ -88,6 +88,15 @@ impl Timers {
         self.close_deadline = None;
     }
 
+    /// Whether a timer is configured or running: when not, a tick can
+    /// change nothing.
+    pub(crate) fn is_running(&self) -> bool {
+        self.ping_interval.is_some()
+            || self.pong_deadline.is_some()
+            || self.close_requested
+            || self.close_deadline.is_some()
+    }
+
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         // A close timer waiting to be armed: tick now (the last time known,
         // already past) so that it is.

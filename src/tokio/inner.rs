@@ -12,10 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll, Wake, Waker};
 use std::time::Instant;
 
-use bytes::{Buf, BytesMut};
+use bytes::Buf;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 
+use super::read_buffers;
 use crate::hub::{Drained, Inbox, Subscriber};
 use crate::{CloseFrame, Connection, Error, Event, Message, SendError, StreamError};
 
@@ -343,6 +344,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         let hint = self.conn.read_hint().min(MAX_READ_AHEAD);
         let buf = self.conn.read_buf();
         let wanted = MIN_READ.max(hint);
+        if buf.capacity() == 0 {
+            *buf = read_buffers::take();
+        }
         if buf.capacity() - buf.len() < wanted {
             // The rest of the frame at once, up to the read-ahead bound;
             // doubling past it; the core shrinks the buffer back later.
@@ -353,10 +357,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             std::pin::pin!(read).poll(cx)
         };
         if polled.is_pending() && buf.is_empty() {
-            // Idle: hold no read buffer while waiting. The next wake-up
-            // allocates a fresh one, which costs far less than keeping
-            // kilobytes per quiet connection.
-            *buf = BytesMut::new();
+            // Idle: hold no read buffer while waiting, so that quiet
+            // connections cost no buffer memory; the thread keeps it for
+            // the next connection with bytes to read.
+            read_buffers::give_back(std::mem::take(buf));
         }
         polled
     }
@@ -364,6 +368,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// Reports the time to the connection and sleeps until its next
     /// deadline. Returns `true` when a deadline passed.
     fn poll_timers(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.conn.needs_clock() && self.timer.is_none() {
+            return false; // nothing to time: spare the clock read
+        }
         let now = tokio::time::Instant::now();
         self.conn.handle_timeout(now.into_std());
         let deadline = self.conn.poll_timeout();

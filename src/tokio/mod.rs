@@ -42,6 +42,7 @@
 pub mod h2;
 mod inner;
 mod maybe_tls;
+mod read_buffers;
 pub mod reconnect;
 mod split;
 mod stream;
