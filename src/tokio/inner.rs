@@ -68,6 +68,11 @@ pub(crate) struct Inner<S> {
     write_wakers: Option<Arc<WriteWakers>>,
     /// The hub subscriber whose queue this stream writes.
     attached: Option<Attachment>,
+    /// The size of the last frame that took more than one read (at most
+    /// `MAX_READ_AHEAD`): a peer that sends 16 KiB messages gets room for
+    /// one in the first read of the next, not a 4 KiB read and then the
+    /// rest.
+    frame_size: u32,
 }
 
 /// What [`Inner::poll_deliveries`] left to do.
@@ -145,6 +150,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             shutdown_timer: None,
             write_wakers: None,
             attached: None,
+            frame_size: 0,
         }
     }
 
@@ -343,7 +349,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     fn poll_read_some(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let hint = self.conn.read_hint().min(MAX_READ_AHEAD);
         let buf = self.conn.read_buf();
-        let wanted = MIN_READ.max(hint);
+        if hint > 0 {
+            self.frame_size = (buf.len() + hint).min(MAX_READ_AHEAD) as u32;
+        }
+        // Room past what is awaited, so that a read that brings it all does
+        // not fill the buffer: tokio then knows the socket is drained and
+        // spares the read that would only say "would block".
+        let wanted = MIN_READ + hint.max(self.frame_size as usize);
         if buf.capacity() == 0 {
             *buf = read_buffers::take();
         }

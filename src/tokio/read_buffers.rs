@@ -18,7 +18,7 @@ use bytes::BytesMut;
 const MAX_KEPT: usize = 16;
 
 /// Larger buffers (after a large message) are freed, not kept.
-const MAX_KEPT_CAPACITY: usize = 64 * 1024;
+const MAX_KEPT_CAPACITY: usize = 128 * 1024;
 
 thread_local! {
     static KEPT: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
