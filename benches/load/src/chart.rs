@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 
 use crate::servers::Kind;
-use crate::{bytes, Scenario};
+use crate::Scenario;
 
 const WIDTH: f64 = 1200.0;
 const LEFT: f64 = 84.0;
@@ -116,7 +116,12 @@ pub fn svg(results: &[Scenario], subtitle: &str) -> String {
     );
     let _ = writeln!(
         o,
-        r##"<text x="{LEFT}" y="30" font-size="19" font-weight="bold" fill="#222">Echo over loopback TCP: rfc6455 and its peers</text>"##
+        r##"<text x="{LEFT}" y="30" font-size="19" font-weight="bold" fill="#222">Echo over loopback TCP: rfc6455 and its peers{}</text>"##,
+        if results.iter().all(|sc| sc.deflate.is_some()) && !results.is_empty() {
+            ", permessage-deflate"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         o,
@@ -189,11 +194,10 @@ pub fn svg(results: &[Scenario], subtitle: &str) -> String {
             let y = y_rel(rel);
             let _ = writeln!(
                 o,
-                r##"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{:.1}" fill="{}"><title>{} × {}, {}: {:.0} msg/s ({:.2} of the fastest)</title></rect>"##,
+                r##"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{:.1}" fill="{}"><title>{}, {}: {:.0} msg/s ({:.2} of the fastest)</title></rect>"##,
                 TOP_Y + TOP_H - y,
                 colour(row.kind),
-                sc.conns,
-                bytes(sc.size),
+                sc.label(),
                 row.kind.name(),
                 row.median.msgs_per_sec,
                 rel
@@ -208,10 +212,9 @@ pub fn svg(results: &[Scenario], subtitle: &str) -> String {
         let cx = gx + group_w / 2.0;
         let _ = writeln!(
             o,
-            r##"<text x="{cx:.1}" y="{:.1}" font-size="14" font-weight="bold" fill="#222" text-anchor="middle">{} × {}</text>"##,
+            r##"<text x="{cx:.1}" y="{:.1}" font-size="14" font-weight="bold" fill="#222" text-anchor="middle">{}</text>"##,
             TOP_Y + TOP_H + 20.0,
-            sc.conns,
-            esc(&bytes(sc.size))
+            esc(&sc.label())
         );
         let _ = writeln!(
             o,
@@ -286,11 +289,10 @@ pub fn svg(results: &[Scenario], subtitle: &str) -> String {
             let y = y_log(s.p99);
             let _ = writeln!(
                 o,
-                r##"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{:.1}" fill="{}"><title>{} × {}, {}: p50 {}, p99 {}</title></rect>"##,
+                r##"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{:.1}" fill="{}"><title>{}, {}: p50 {}, p99 {}</title></rect>"##,
                 base - y,
                 colour(row.kind),
-                sc.conns,
-                bytes(sc.size),
+                sc.label(),
                 row.kind.name(),
                 latency(s.p50),
                 latency(s.p99)
@@ -312,11 +314,10 @@ pub fn svg(results: &[Scenario], subtitle: &str) -> String {
         }
         let _ = writeln!(
             o,
-            r##"<text x="{:.1}" y="{:.1}" font-size="14" font-weight="bold" fill="#222" text-anchor="middle">{} × {}</text>"##,
+            r##"<text x="{:.1}" y="{:.1}" font-size="14" font-weight="bold" fill="#222" text-anchor="middle">{}</text>"##,
             gx + group_w / 2.0,
             base + 20.0,
-            sc.conns,
-            esc(&bytes(sc.size))
+            esc(&sc.label())
         );
     }
     let _ = writeln!(o, "</svg>");
@@ -356,6 +357,7 @@ mod tests {
             Scenario {
                 conns: 1,
                 size: 16,
+                deflate: None,
                 rows: vec![
                     row(Kind::Rfc6455, 30_000.0, 40e3),
                     row(Kind::Tcp, 29_000.0, 35e3),
@@ -364,6 +366,7 @@ mod tests {
             Scenario {
                 conns: 500,
                 size: 16 << 10,
+                deflate: None,
                 rows: vec![
                     row(Kind::Rfc6455, 34_000.0, 30e6),
                     row(Kind::Sockudo, 36_000.0, 28e6),

@@ -433,7 +433,11 @@ impl Subscriber {
     }
 }
 
-fn inflate_into(d: &mut Decompress, payload: &[u8], out: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn inflate_into(
+    d: &mut Decompress,
+    payload: &[u8],
+    out: &mut [u8],
+) -> io::Result<usize> {
     const TAIL: [u8; 4] = [0, 0, 0xff, 0xff];
     let start_out = d.total_out();
     let mut status = Status::Ok;

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo run --release --manifest-path benches/load/Cargo.toml -- [--quick] [--rounds N] [--secs S]
-//!     [--scenario CONNSxBYTES ...] [--servers a,b,...] [--svg FILE]
+//!     [--scenario CONNSxBYTES ...] [--servers a,b,...] [--svg FILE] [--deflate] [--deflate-level N]
 //! cargo run --release --manifest-path benches/load/Cargo.toml -- idle [--conns 10000] [--wait 3] [--servers a,b,...]
 //! cargo run --release --manifest-path benches/load/Cargo.toml -- fanout [--quick] [--subs 1000,10000]
 //!     [--secs S] [--rounds N] [--window W] [--servers a,b,...] [--deflate]
@@ -39,12 +39,14 @@ fn main() {
         let kind = args
             .get(1)
             .and_then(|n| Kind::from_name(n))
-            .expect("usage: server KIND");
+            .expect("usage: server KIND [--deflate [LEVEL]]");
+        let deflate = args.get(2).map(String::as_str) == Some("--deflate");
+        let level = args.get(3).map(|l| l.parse().expect("LEVEL: 0..=9"));
         if sys::cores() >= 2 {
             sys::pin_to_core(SERVER_CORE);
         }
         sys::raise_nofile();
-        if let Err(e) = servers::run(kind) {
+        if let Err(e) = servers::run(kind, deflate, level) {
             eprintln!("{} server failed: {e}", kind.name());
             std::process::exit(1);
         }
@@ -111,13 +113,22 @@ struct Options {
     servers: Vec<Kind>,
     conns: usize,
     wait: f64,
-    /// Where to write the chart: `--svg FILE`, or [`DEFAULT_SVG`] for a
-    /// full run (not `--quick`, every scenario, every server).
+    /// Where to write the chart: `--svg FILE`, or [`DEFAULT_SVG`] (with
+    /// `--deflate`, [`DEFAULT_DEFLATE_SVG`]) for a full run (not
+    /// `--quick`, every scenario, every server).
     svg: Option<PathBuf>,
+    /// `--deflate`: every scenario's messages are compressed JSON texts,
+    /// permessage-deflate negotiated; only servers that can take part.
+    deflate: bool,
+    /// `--deflate-level N`: every server compresses at zlib level N
+    /// instead of its library's default (rfc6455 1, sockudo-ws 6).
+    deflate_level: Option<u32>,
 }
 
 /// The chart of a full run, next to this crate's Cargo.toml.
 const DEFAULT_SVG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/echo.svg");
+/// The chart of a full `--deflate` run.
+const DEFAULT_DEFLATE_SVG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/echo-deflate.svg");
 
 /// The issue's scenarios: (connections, message bytes).
 const SCENARIOS: [(usize, usize); 6] = [
@@ -128,6 +139,10 @@ const SCENARIOS: [(usize, usize); 6] = [
     (500, 16 * 1024),
     (1, 1024 * 1024),
 ];
+
+/// The scenarios of `--deflate` (issue 15: compressed echo of 100 × 1 KiB
+/// JSON).
+const DEFLATE_SCENARIOS: [(usize, usize); 1] = [(100, 1024)];
 
 /// The blocking adapter (a thread per connection) runs only where there
 /// are at most this many connections.
@@ -146,6 +161,8 @@ impl Options {
             conns: 10_000,
             wait: 3.0,
             svg: None,
+            deflate: false,
+            deflate_level: None,
         };
         let mut it = args.iter();
         let mut explicit_rounds = false;
@@ -160,6 +177,15 @@ impl Options {
                 "idle" => o.idle = true,
                 "load" => o.idle = false,
                 "--quick" => o.quick = true,
+                "--deflate" => o.deflate = true,
+                "--deflate-level" => {
+                    let level: u32 = parse_num(&value("--deflate-level"));
+                    if level > 9 {
+                        usage("--deflate-level takes 0..=9");
+                    }
+                    o.deflate_level = Some(level);
+                    o.deflate = true;
+                }
                 "--rounds" => {
                     o.rounds = parse_num(&value("--rounds"));
                     explicit_rounds = true;
@@ -206,19 +232,54 @@ impl Options {
         }
         let full = !o.quick && o.scenarios.is_empty() && o.servers.is_empty();
         if full && !o.idle && o.svg.is_none() {
-            o.svg = Some(PathBuf::from(DEFAULT_SVG));
+            o.svg = Some(PathBuf::from(if o.deflate {
+                DEFAULT_DEFLATE_SVG
+            } else {
+                DEFAULT_SVG
+            }));
+        }
+        if o.deflate && o.idle {
+            usage("--deflate is for the echo load test (and fan-out), not idle");
         }
         if o.rounds == 0 || o.secs <= 0.0 {
             usage("--rounds and --secs must be positive");
         }
         if o.scenarios.is_empty() {
-            o.scenarios = SCENARIOS.to_vec();
+            o.scenarios = if o.deflate {
+                DEFLATE_SCENARIOS.to_vec()
+            } else {
+                SCENARIOS.to_vec()
+            };
+        }
+        if o.deflate {
+            if let Some(&(_, size)) = o
+                .scenarios
+                .iter()
+                .find(|(_, size)| *size < client::DEFLATE_MIN_SIZE)
+            {
+                usage(&format!(
+                    "--deflate sends JSON messages of at least {} bytes, not {size}",
+                    client::DEFLATE_MIN_SIZE
+                ));
+            }
         }
         if o.servers.is_empty() {
             o.servers = Kind::ALL.to_vec();
             if o.idle {
                 // 10 000 threads is not a configuration anyone runs.
                 o.servers.retain(|k| *k != Kind::Rfc6455Blocking);
+            }
+        }
+        if o.deflate {
+            for kind in o.servers.iter().filter(|k| !k.deflates()) {
+                eprintln!(
+                    "note: {} has no permessage-deflate: left out of the --deflate scenarios",
+                    kind.name()
+                );
+            }
+            o.servers.retain(|k| k.deflates());
+            if o.servers.is_empty() {
+                usage("--deflate: none of these servers has permessage-deflate");
             }
         }
         o
@@ -235,7 +296,7 @@ fn usage(problem: &str) -> ! {
         eprintln!("error: {problem}\n");
     }
     eprintln!(
-        "usage: ws-load [load] [--quick] [--rounds N] [--secs S] [--scenario CONNSxBYTES]... [--servers a,b] [--svg FILE]\n       \
+        "usage: ws-load [load] [--quick] [--rounds N] [--secs S] [--scenario CONNSxBYTES]... [--servers a,b] [--svg FILE] [--deflate] [--deflate-level N]\n       \
          ws-load idle [--quick] [--conns N] [--wait S] [--servers a,b]\n       \
          ws-load fanout [--quick] [--subs N,N] [--secs S] [--rounds N] [--window W] [--servers a,b] [--deflate]\n\
          servers: {}",
@@ -251,8 +312,18 @@ struct Server {
 }
 
 impl Server {
-    fn start(kind: Kind) -> Result<Server, String> {
-        let process = process::ServerProcess::spawn(&["server", kind.name()], kind.name())?;
+    /// `deflate`: `None` without permessage-deflate; `Some(level)` with it,
+    /// at that zlib level or the library's default.
+    fn start(kind: Kind, deflate: Option<Option<u32>>) -> Result<Server, String> {
+        let level = deflate.flatten().map(|l| l.to_string());
+        let mut args = vec!["server", kind.name()];
+        if deflate.is_some() {
+            args.push("--deflate");
+        }
+        if let Some(level) = &level {
+            args.push(level);
+        }
+        let process = process::ServerProcess::spawn(&args, kind.name())?;
         Ok(Server { kind, process })
     }
 
@@ -271,6 +342,12 @@ struct Sample {
     /// Round-trip latency per message, nanoseconds.
     p50: f64,
     p99: f64,
+    /// Echo payload bytes on the wire per message (compressed, with
+    /// `--deflate`).
+    wire_bytes_per_msg: f64,
+    /// Echoes in the window that came uncompressed (RSV1 clear) in a
+    /// `--deflate` scenario.
+    uncompressed: u64,
 }
 
 /// One server's medians over the rounds of a scenario.
@@ -287,7 +364,28 @@ struct Row {
 struct Scenario {
     conns: usize,
     size: usize,
+    /// Compressed JSON texts, permessage-deflate negotiated: `Some` of the
+    /// servers' zlib level when `--deflate-level` set one.
+    deflate: Option<Option<u32>>,
     rows: Vec<Row>,
+}
+
+impl Scenario {
+    /// "100 × 1 KiB", or "100 × 1 KiB JSON, deflate".
+    fn label(&self) -> String {
+        scenario_label(self.conns, self.size, self.deflate)
+    }
+}
+
+/// "100 × 1 KiB", "100 × 1 KiB JSON, deflate", "100 × 1 KiB JSON, deflate level 1".
+fn scenario_label(conns: usize, size: usize, deflate: Option<Option<u32>>) -> String {
+    let mut label = format!("{conns} × {}", bytes(size));
+    match deflate {
+        None => {}
+        Some(None) => label.push_str(" JSON, deflate"),
+        Some(Some(level)) => label.push_str(&format!(" JSON, deflate level {level}")),
+    }
+    label
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -307,8 +405,36 @@ async fn load(o: &Options) -> Result<(), String> {
          started {started}, load average {:.2} {:.2} {:.2}\n",
         o.rounds, o.secs, o.warmup, load[0], load[1], load[2]
     );
+    if o.deflate {
+        println!(
+            "permessage-deflate: the client offers \"permessage-deflate; client_no_context_takeover; \
+             server_no_context_takeover\" and sends text frames with RSV1, JSON of the scenario's size \
+             compressed beforehand (zlib level 6, each message alone); every echo is inflated and compared; \
+             servers compress at {}\n",
+            match o.deflate_level {
+                Some(level) => format!("zlib level {level} (--deflate-level)"),
+                None => "their library's default level (rfc6455: 1, sockudo-ws: 6)".into(),
+            }
+        );
+    }
     let mut results = Vec::new();
     for &(conns, size) in &o.scenarios {
+        // Every connection's messages, built once for the scenario.
+        let rings: Vec<Arc<client::DeflateRing>> = if o.deflate {
+            let len = client::DeflateRing::len_for(conns, size);
+            let rings = (0..conns)
+                .map(|id| client::DeflateRing::new(id as u64, size, len).map(Arc::new))
+                .collect::<Result<Vec<_>, _>>()?;
+            let ratio = median(rings.iter().map(|r| r.ratio()).collect());
+            println!(
+                "{}: {len} distinct messages per connection, compressed to {:.0}% of their size by the client (median)\n",
+                scenario_label(conns, size, o.deflate.then_some(o.deflate_level)),
+                ratio * 100.0
+            );
+            rings
+        } else {
+            Vec::new()
+        };
         let kinds: Vec<Kind> = o
             .servers
             .iter()
@@ -317,7 +443,7 @@ async fn load(o: &Options) -> Result<(), String> {
             .collect();
         let servers: Vec<Server> = kinds
             .iter()
-            .map(|k| Server::start(*k))
+            .map(|k| Server::start(*k, o.deflate.then_some(o.deflate_level)))
             .collect::<Result<_, _>>()?;
         // One histogram for the scenario, cleared before each window.
         let histogram = Arc::new(Histogram::new());
@@ -330,26 +456,33 @@ async fn load(o: &Options) -> Result<(), String> {
                 (0..servers.len()).rev().collect()
             };
             for i in order {
-                let sample = measure(&servers[i], conns, size, o, &histogram)
+                let sample = measure(&servers[i], conns, size, &rings, o, &histogram)
                     .await
                     .map_err(|e| {
                         format!(
-                            "{} with {conns} x {}: {e}",
+                            "{} with {}: {e}",
                             servers[i].kind.name(),
-                            bytes(size)
+                            scenario_label(conns, size, o.deflate.then_some(o.deflate_level))
                         )
                     })?;
                 eprintln!(
-                    "  {} conns x {}, round {}, {:<18} {:>10.0} msg/s, p50 {:>9}, p99 {:>9}, server CPU {:>3.0}%, generator CPU {:>3.0}%",
-                    conns,
-                    bytes(size),
+                    "  {}, round {}, {:<18} {:>10.0} msg/s, p50 {:>9}, p99 {:>9}, server CPU {:>3.0}%, generator CPU {:>3.0}%{}",
+                    scenario_label(conns, size, o.deflate.then_some(o.deflate_level)),
                     round + 1,
                     servers[i].kind.name(),
                     sample.msgs_per_sec,
                     duration(sample.p50),
                     duration(sample.p99),
                     sample.server_util * 100.0,
-                    sample.client_util * 100.0
+                    sample.client_util * 100.0,
+                    if o.deflate {
+                        format!(
+                            ", echo {:.0} B on the wire, {} uncompressed",
+                            sample.wire_bytes_per_msg, sample.uncompressed
+                        )
+                    } else {
+                        String::new()
+                    }
                 );
                 samples[i].push(sample);
             }
@@ -377,13 +510,21 @@ async fn load(o: &Options) -> Result<(), String> {
                         client_util: m(|s| s.client_util),
                         p50: m(|s| s.p50),
                         p99: m(|s| s.p99),
+                        wire_bytes_per_msg: m(|s| s.wire_bytes_per_msg),
+                        // Not a median: every round's, summed.
+                        uncompressed: list.iter().map(|s| s.uncompressed).sum(),
                     },
                     speed_ratio: per_round(|a, b| a.msgs_per_sec / b.msgs_per_sec),
                     cpu_ratio: per_round(|a, b| b.server_cpu_per_msg / a.server_cpu_per_msg),
                 }
             })
             .collect();
-        results.push(Scenario { conns, size, rows });
+        results.push(Scenario {
+            conns,
+            size,
+            deflate: o.deflate.then_some(o.deflate_level),
+            rows,
+        });
     }
     print_tables(&results);
     if let Some(path) = &o.svg {
@@ -404,18 +545,33 @@ async fn load(o: &Options) -> Result<(), String> {
 
 fn print_tables(results: &[Scenario]) {
     let ratio = |r: Option<f64>| r.map_or(String::new(), |r| format!("{r:.2}"));
+    // With deflate: the echo's size on the wire, and how many echoes (all
+    // rounds) came without RSV1.
+    let deflate = results.iter().any(|sc| sc.deflate.is_some());
     println!(
         "| scenario | server | msgs/s | rfc6455 ÷ this (msgs/s) | p50 latency | p99 latency \
-         | server CPU µs/msg | this ÷ rfc6455 (CPU/msg) | server CPU | generator CPU |"
+         | server CPU µs/msg | this ÷ rfc6455 (CPU/msg) | server CPU | generator CPU |{}",
+        if deflate {
+            " echo B on the wire | uncompressed echoes |"
+        } else {
+            ""
+        }
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|{}",
+        if deflate { "---:|---:|" } else { "" }
+    );
     for sc in results {
         for row in &sc.rows {
             let s = &row.median;
+            let extra = match (deflate, sc.deflate.is_some()) {
+                (false, _) => String::new(),
+                (true, false) => " | |".into(),
+                (true, true) => format!(" {:.0} | {} |", s.wire_bytes_per_msg, s.uncompressed),
+            };
             println!(
-                "| {} × {} | {} | {:.0} | {} | {} | {} | {:.2} | {} | {:.0}% | {:.0}% |",
-                sc.conns,
-                bytes(sc.size),
+                "| {} | {} | {:.0} | {} | {} | {} | {:.2} | {} | {:.0}% | {:.0}% |{extra}",
+                sc.label(),
                 row.kind.name(),
                 s.msgs_per_sec,
                 ratio(row.speed_ratio),
@@ -457,9 +613,8 @@ fn print_tables(results: &[Scenario]) {
             continue;
         };
         print!(
-            "| {} × {} | {:.0} | {} |",
-            sc.conns,
-            bytes(sc.size),
+            "| {} | {:.0} | {} |",
+            sc.label(),
             ours.median.msgs_per_sec,
             duration(ours.median.p99)
         );
@@ -495,10 +650,12 @@ const STOP: u8 = 2;
 /// the measured window, and closes them. A message counts (and its
 /// round-trip time goes into `histogram`) when its echo arrives inside
 /// the window.
+/// With `--deflate`, `rings` holds every connection's messages.
 async fn measure(
     server: &Server,
     conns: usize,
     size: usize,
+    rings: &[Arc<client::DeflateRing>],
     o: &Options,
     histogram: &Arc<Histogram>,
 ) -> Result<Sample, String> {
@@ -513,6 +670,7 @@ async fn measure(
                     websocket,
                     size,
                     id as u64,
+                    rings.get(id).cloned(),
                 ))
             })
             .collect();
@@ -527,20 +685,29 @@ async fn measure(
     histogram.clear();
     let phase = Arc::new(AtomicU8::new(WARMUP));
     let count = Arc::new(AtomicU64::new(0));
+    let wire_bytes = Arc::new(AtomicU64::new(0));
+    let uncompressed = Arc::new(AtomicU64::new(0));
+    let deflate = !rings.is_empty();
     let workers: Vec<_> = opened
         .into_iter()
         .map(|mut conn| {
             let phase = phase.clone();
             let count = count.clone();
+            let wire_bytes = wire_bytes.clone();
+            let uncompressed = uncompressed.clone();
             let histogram = histogram.clone();
             tokio::spawn(async move {
                 loop {
-                    let ns = conn.round_trip().await?;
+                    let echo = conn.round_trip().await?;
                     match phase.load(Ordering::Relaxed) {
                         WARMUP => {}
                         MEASURING => {
-                            histogram.record(ns);
+                            histogram.record(echo.ns);
                             count.fetch_add(1, Ordering::Relaxed);
+                            wire_bytes.fetch_add(echo.wire_bytes as u64, Ordering::Relaxed);
+                            if deflate && !echo.compressed {
+                                uncompressed.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                         _ => return Ok::<_, std::io::Error>(()),
                     }
@@ -583,6 +750,8 @@ async fn measure(
         client_util: (c1 - c0) / elapsed,
         p50: histogram.quantile(0.5),
         p99: histogram.quantile(0.99),
+        wire_bytes_per_msg: wire_bytes.load(Ordering::Relaxed) as f64 / msgs,
+        uncompressed: uncompressed.load(Ordering::Relaxed),
     })
 }
 
@@ -604,13 +773,19 @@ async fn idle(o: &Options) -> Result<(), String> {
     println!("| server | RSS before | RSS with connections | per connection |");
     println!("|---|---:|---:|---:|");
     for &kind in &o.servers {
-        let server = Server::start(kind)?;
+        let server = Server::start(kind, None)?;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let before = sys::rss_bytes(server.pid());
         let mut streams = Vec::with_capacity(o.conns);
         for batch_start in (0..o.conns).step_by(200) {
             let batch: Vec<_> = (batch_start..o.conns.min(batch_start + 200))
-                .map(|_| tokio::spawn(client::open(server.process.addr, kind.is_websocket())))
+                .map(|_| {
+                    tokio::spawn(client::open(
+                        server.process.addr,
+                        kind.is_websocket(),
+                        false,
+                    ))
+                })
                 .collect();
             for task in batch {
                 streams.push(

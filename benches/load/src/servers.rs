@@ -57,14 +57,29 @@ impl Kind {
     pub fn is_websocket(self) -> bool {
         self != Kind::Tcp
     }
+
+    /// Whether its echo server can negotiate permessage-deflate (RFC 7692):
+    /// tungstenite 0.30 and fastwebsockets 0.10 have no implementation of
+    /// it, and the plain TCP echo has no extensions.
+    pub fn deflates(self) -> bool {
+        matches!(self, Kind::Rfc6455 | Kind::Rfc6455Blocking | Kind::Sockudo)
+    }
 }
 
 /// Runs server `kind` on a free port of 127.0.0.1 until killed. Prints
-/// `ready PORT` on stdout once listening.
-pub fn run(kind: Kind) -> io::Result<()> {
+/// `ready PORT` on stdout once listening. With `deflate`, the servers
+/// that can ([`Kind::deflates`]) answer a permessage-deflate offer,
+/// compressing at zlib level `level` if given, else at their default.
+pub fn run(kind: Kind, deflate: bool, level: Option<u32>) -> io::Result<()> {
     let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    if deflate && !kind.deflates() {
+        return Err(io::Error::other(format!(
+            "{} has no permessage-deflate",
+            kind.name()
+        )));
+    }
     if kind == Kind::Rfc6455Blocking {
-        return run_blocking(addr);
+        return run_blocking(addr, deflate, level);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -79,7 +94,7 @@ pub fn run(kind: Kind) -> io::Result<()> {
             // its connections without a closing handshake.
             match kind {
                 Kind::Rfc6455 => tokio::spawn(async move {
-                    let _ = echo_rfc6455(tcp).await;
+                    let _ = echo_rfc6455(tcp, deflate, level).await;
                 }),
                 Kind::Tungstenite => tokio::spawn(async move {
                     let _ = echo_tungstenite(tcp).await;
@@ -88,7 +103,7 @@ pub fn run(kind: Kind) -> io::Result<()> {
                     let _ = echo_fastwebsockets(tcp).await;
                 }),
                 Kind::Sockudo => tokio::spawn(async move {
-                    let _ = echo_sockudo(tcp).await;
+                    let _ = echo_sockudo(tcp, deflate, level).await;
                 }),
                 Kind::Tcp => tokio::spawn(async move {
                     let _ = echo_tcp(tcp).await;
@@ -105,8 +120,31 @@ pub(crate) fn announce_ready(port: u16) {
     let _ = out.flush();
 }
 
-async fn echo_rfc6455(tcp: TcpStream) -> Result<(), rfc6455::StreamError> {
-    let mut ws = rfc6455::tokio::accept(tcp).await?;
+/// This crate's configuration for the echo: the defaults, and with
+/// `deflate` the default `DeflateConfig` (no context takeover either way,
+/// 15-bit windows, level 1, messages under 32 bytes sent uncompressed), as
+/// the `deflate` docs show; `level` (`--deflate-level`) replaces level 1.
+fn rfc6455_config(deflate: bool, level: Option<u32>) -> rfc6455::Config {
+    if deflate {
+        let mut config = rfc6455::deflate::DeflateConfig::default();
+        if let Some(level) = level {
+            config = config.compression_level(level);
+        }
+        rfc6455::Config::default().deflate(config)
+    } else {
+        rfc6455::Config::default()
+    }
+}
+
+async fn echo_rfc6455(
+    tcp: TcpStream,
+    deflate: bool,
+    level: Option<u32>,
+) -> Result<(), rfc6455::StreamError> {
+    let mut ws = rfc6455::tokio::accept_with(tcp, rfc6455_config(deflate, level), |_| {
+        Ok(rfc6455::handshake::AcceptOptions::default())
+    })
+    .await?;
     while let Some(message) = ws.recv_message().await? {
         ws.send(message).await?;
     }
@@ -176,18 +214,53 @@ async fn echo_fastwebsockets(mut tcp: TcpStream) -> Result<(), Box<dyn std::erro
     }
 }
 
+/// sockudo-ws's echo loop, for the plain and the compressed stream types.
+macro_rules! sockudo_echo {
+    ($stream:expr) => {{
+        use sockudo_ws::Message;
+        let mut ws = $stream;
+        while let Some(message) = ws.next().await {
+            match message? {
+                message @ (Message::Text(_) | Message::Binary(_)) => ws.feed(message).await?,
+                Message::Close(_) => break,
+                _ => {} // Ping/Pong are handled by the stream.
+            }
+        }
+    }};
+}
+
 /// sockudo-ws 3.1: the upgrade as in its examples/simple_echo.rs
 /// (`handshake::parse_request`, `generate_accept_key`, `build_response` on
 /// the plain `TcpStream`), then `WebSocketStream::server` with
 /// `Config::default()` and the echo loop its README gives for a Tokio
 /// unified stream ("explicitly queue data replies with `feed`"; `next()`
 /// flushes what is queued before it waits for more input).
-async fn echo_sockudo(mut tcp: TcpStream) -> Result<(), Box<dyn std::error::Error>> {
+///
+/// With `deflate`: its HTTP/1 server handshake never negotiates
+/// permessage-deflate (only its axum integration does), so the offer is
+/// negotiated as that integration does it: `negotiate_server_deflate`
+/// against `Config::builder().compression(Compression::Shared)`'s
+/// `to_deflate_config()` (the mode its README recommends for many
+/// connections: no context takeover, zlib level 6, messages under 16
+/// bytes uncompressed), the answer passed to `build_response`, and the
+/// same echo loop on a `CompressedWebSocketStream` (as in the fan-out).
+/// `level` (`--deflate-level`) replaces the negotiated level 6.
+async fn echo_sockudo(
+    mut tcp: TcpStream,
+    deflate: bool,
+    level: Option<u32>,
+) -> Result<(), Box<dyn std::error::Error>> {
     use bytes::BytesMut;
+    use sockudo_ws::deflate::negotiate_server_deflate;
     use sockudo_ws::handshake::{build_response, generate_accept_key, parse_request};
-    use sockudo_ws::{Config, Message, WebSocketStream};
+    use sockudo_ws::{CompressedWebSocketStream, Compression, Config, WebSocketStream};
+    let config = if deflate {
+        Config::builder().compression(Compression::Shared).build()
+    } else {
+        Config::default()
+    };
     let mut buf = BytesMut::with_capacity(4096);
-    loop {
+    let negotiated = loop {
         if tcp.read_buf(&mut buf).await? == 0 {
             return Ok(());
         }
@@ -195,49 +268,146 @@ async fn echo_sockudo(mut tcp: TcpStream) -> Result<(), Box<dyn std::error::Erro
             if used != buf.len() {
                 return Err("frames pipelined after the handshake".into());
             }
-            let response = build_response(&generate_accept_key(request.key), None, None);
+            let negotiated = config.compression.to_deflate_config().and_then(|policy| {
+                request
+                    .extensions
+                    .and_then(|offers| negotiate_server_deflate(offers, &policy))
+            });
+            let extensions = negotiated.as_ref().map(|n| n.to_response_header());
+            let response = build_response(
+                &generate_accept_key(request.key),
+                None,
+                extensions.as_deref(),
+            );
             tcp.write_all(&response).await?;
-            break;
+            break negotiated.map(|n| {
+                let mut config = n.config;
+                if let Some(level) = level {
+                    config.compression_level = level;
+                }
+                config
+            });
         }
-    }
+    };
     drop(buf);
-    let mut ws = WebSocketStream::server(tcp, Config::default());
-    while let Some(message) = ws.next().await {
-        match message? {
-            message @ (Message::Text(_) | Message::Binary(_)) => ws.feed(message).await?,
-            Message::Close(_) => return Ok(()),
-            _ => {} // Ping/Pong are handled by the stream.
-        }
+    match negotiated {
+        None => sockudo_echo!(WebSocketStream::server(tcp, config)),
+        Some(deflate) => sockudo_echo!(CompressedWebSocketStream::server(tcp, config, deflate)),
     }
     Ok(())
 }
 
-/// The loopback reference: a 4-byte big-endian length, then the payload,
-/// read whole into a reused buffer and written back with its prefix.
+/// The loopback reference: a 4-byte big-endian length, then the payload.
+///
+/// Read the way the WebSocket servers read: into a 64 KiB buffer, one
+/// `read` for whatever has arrived (with one message in flight, the whole
+/// message: one `recvfrom` per message, as for rfc6455, fastwebsockets
+/// and sockudo-ws), and each whole message written back from that buffer
+/// with its prefix in one `write`. A message larger than the buffer grows
+/// it to the message's size, so the message is still echoed in one write.
+///
+/// Idle memory as rfc6455's tokio adapter keeps it: a connection waiting
+/// for its next message holds no buffer; it hands the empty buffer to a
+/// small per-thread stack ([`tcp_buffers`]) and takes one back when bytes
+/// arrive, so 10,000 idle connections hold none and a busy one does not
+/// allocate per message.
 async fn echo_tcp(mut tcp: TcpStream) -> io::Result<()> {
-    let mut buf = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
     loop {
-        let len = match tcp.read_u32().await {
-            Ok(len) => len as usize,
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
-            Err(e) => return Err(e),
+        // Echo every whole message at the front of the buffer.
+        let mut at = 0;
+        let wanted = loop {
+            let rest = &buf[at..];
+            let Some(prefix) = rest.get(..4) else {
+                break 4 - rest.len();
+            };
+            let total = 4 + u32::from_be_bytes(prefix.try_into().unwrap()) as usize;
+            if rest.len() < total {
+                break total - rest.len();
+            }
+            tcp.write_all(&rest[..total]).await?;
+            at += total;
         };
-        buf.clear();
-        buf.extend_from_slice(&(len as u32).to_be_bytes());
-        buf.resize(4 + len, 0);
-        tcp.read_exact(&mut buf[4..]).await?;
-        tcp.write_all(&buf).await?;
+        buf.drain(..at);
+        let read = std::future::poll_fn(|cx| read_some(&mut tcp, &mut buf, wanted, cx));
+        if read.await? == 0 {
+            return Ok(()); // the generator dropped the connection
+        }
     }
 }
 
-fn run_blocking(addr: SocketAddr) -> io::Result<()> {
+/// One read into `buf`, with room for `wanted` more bytes at least, as
+/// `rfc6455::tokio` reads: a connection without a buffer takes one from
+/// [`tcp_buffers`], and one that has to wait with nothing buffered gives
+/// it back first.
+fn read_some(
+    tcp: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    wanted: usize,
+    cx: &mut std::task::Context<'_>,
+) -> std::task::Poll<io::Result<usize>> {
+    use std::future::Future;
+    if buf.capacity() == 0 {
+        *buf = tcp_buffers::take();
+    }
+    buf.reserve(wanted.max(tcp_buffers::SIZE.saturating_sub(buf.len())));
+    let polled = {
+        let read = tcp.read_buf(&mut *buf);
+        std::pin::pin!(read).poll(cx)
+    };
+    if polled.is_pending() && buf.is_empty() {
+        tcp_buffers::give_back(std::mem::take(buf));
+    }
+    polled
+}
+
+/// The plain TCP echo's read buffers, kept per thread while connections
+/// wait, as `rfc6455::tokio` keeps its own (at most 16 of 64 KiB; larger
+/// ones, after a large message, are freed).
+mod tcp_buffers {
+    use std::cell::RefCell;
+
+    /// A buffer's usual capacity.
+    pub const SIZE: usize = 64 * 1024;
+    const MAX_KEPT: usize = 16;
+
+    thread_local! {
+        static KEPT: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A kept buffer, or a new one of [`SIZE`].
+    pub fn take() -> Vec<u8> {
+        KEPT.with(|kept| kept.borrow_mut().pop())
+            .unwrap_or_else(|| Vec::with_capacity(SIZE))
+    }
+
+    /// Keeps an empty buffer for another connection, or frees it.
+    pub fn give_back(buf: Vec<u8>) {
+        debug_assert!(buf.is_empty());
+        if buf.capacity() == 0 || buf.capacity() > SIZE {
+            return;
+        }
+        KEPT.with(|kept| {
+            let mut kept = kept.borrow_mut();
+            if kept.len() < MAX_KEPT {
+                kept.push(buf);
+            }
+        });
+    }
+}
+
+fn run_blocking(addr: SocketAddr, deflate: bool, level: Option<u32>) -> io::Result<()> {
     let listener = std::net::TcpListener::bind(addr)?;
     announce_ready(listener.local_addr()?.port());
     for stream in listener.incoming() {
         let stream = stream?;
         stream.set_nodelay(true)?;
         std::thread::spawn(move || -> Result<(), rfc6455::StreamError> {
-            let mut ws = rfc6455::blocking::WebSocket::accept(stream)?;
+            let mut ws = rfc6455::blocking::WebSocket::accept_with(
+                stream,
+                rfc6455_config(deflate, level),
+                |_| Ok(rfc6455::handshake::AcceptOptions::default()),
+            )?;
             while let Some(message) = ws.recv_message()? {
                 ws.send(message)?;
             }
