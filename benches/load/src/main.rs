@@ -552,7 +552,7 @@ fn print_tables(results: &[Scenario]) {
         "| scenario | server | msgs/s | rfc6455 ÷ this (msgs/s) | p50 latency | p99 latency \
          | server CPU µs/msg | this ÷ rfc6455 (CPU/msg) | server CPU | generator CPU |{}",
         if deflate {
-            " echo B on the wire | uncompressed echoes |"
+            " echo B on the wire | uncompressed echoes (all rounds) |"
         } else {
             ""
         }
