@@ -3,12 +3,12 @@
 //! maintains:
 //!
 //! - [`xor_words`]: the masking loop compiled a second time with AVX2 and
-//!   picked when the CPU has it (`benches/mask.rs`: about 2x the baseline
+//!   picked when the CPU has it (`benches/micro/mask.rs`: about 2x the baseline
 //!   SSE2 loop at 1–16 KiB, at or above memcpy).
 //! - [`ValidUtf8`]: text checked once, on arrival, then read as `&str`
 //!   without checking again. Before, every `Deref` of a received text
 //!   re-validated it: 46% of the instructions of receiving text and
-//!   reading its length (callgrind, `benches/message.rs`).
+//!   reading its length (callgrind, `benches/micro/message.rs`).
 //!
 //! Both are covered by unit tests and proptests and reached by every
 //! cargo-fuzz target that feeds frames (`fuzz/`, run with AddressSanitizer).

@@ -8,7 +8,7 @@
 //! - `message/send/*`: `send` plus draining `transmit` (server: unmasked,
 //!   client: masked); tungstenite's `send` into `io::sink()`.
 //!
-//! `cargo bench --all-features --bench message`
+//! `cargo bench -p rfc6455-micro-benches --bench message`
 
 use std::hint::black_box;
 use std::io::{self, Read, Write};

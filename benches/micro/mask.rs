@@ -1,7 +1,7 @@
 //! Masking throughput (RFC 6455 §5.3) by payload size, with a plain copy of
 //! the same buffer as the reference line: unmasking should approach memcpy.
 //!
-//! `cargo bench --all-features --bench mask`
+//! `cargo bench -p rfc6455-micro-benches --bench mask`
 
 use std::hint::black_box;
 use std::time::Duration;

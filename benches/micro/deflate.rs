@@ -1,6 +1,6 @@
 //! permessage-deflate throughput: compress and inflate whole messages.
 //!
-//! `cargo bench --features deflate --bench deflate`
+//! `cargo bench -p rfc6455-micro-benches --bench deflate`
 
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

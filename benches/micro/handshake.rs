@@ -5,7 +5,7 @@
 //! `Connection`) side by side with `tungstenite::accept` over an in-memory
 //! stream (bytes in, 101 out, a `WebSocket`).
 //!
-//! `cargo bench --all-features --bench handshake`
+//! `cargo bench -p rfc6455-micro-benches --bench handshake`
 
 use std::hint::black_box;
 use std::io::{self, Read, Write};
@@ -115,7 +115,6 @@ fn handshake(c: &mut Criterion) {
             b.iter(|| server_machine(&config, now, black_box(REQUEST), &mut answer))
         },
     );
-    #[cfg(feature = "deflate")]
     group.bench_function("rfc6455 ServerHandshake, permessage-deflate agreed", |b| {
         let config = Config::default().deflate(rfc6455::deflate::DeflateConfig::default());
         let now = Instant::now();

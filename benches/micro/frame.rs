@@ -1,7 +1,7 @@
 //! Frame header decode and encode, side by side with tungstenite's
 //! `FrameHeader::parse` / `FrameHeader::format`.
 //!
-//! `cargo bench --all-features --bench frame`
+//! `cargo bench -p rfc6455-micro-benches --bench frame`
 
 use std::hint::black_box;
 use std::io::Cursor;
