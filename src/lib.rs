@@ -4,38 +4,20 @@
 //! deterministic state machines that never touch a socket or a clock, for
 //! the opening handshake and for the connection. Bytes go in, events come
 //! out; commands go in, bytes come out; time goes in as an
-//! [`Instant`](std::time::Instant). Everything else only moves bytes.
-//!
-//! Where to start, from the path most servers take:
-//!
-//! - `axum` (feature `axum`): the `WebSocketUpgrade` extractor, over
-//!   HTTP/1.1 and HTTP/2 ([RFC 8441] extended CONNECT) alike; `hyper`
-//!   (feature `hyper`) for hyper without axum.
-//! - `tokio` (feature `tokio`): `WebSocketStream` over any
-//!   `AsyncRead + AsyncWrite`, cancel-safe and splittable, with
-//!   backpressure, keepalive and the close timeout; `connect`/`accept`
-//!   for raw TCP, and `tokio::h2` (feature `h2`), a client over HTTP/2.
-//! - `hub` (feature `tokio`): broadcast and rooms: topics, messages framed
-//!   (and compressed) once for every subscriber, bounded queues for slow
-//!   ones, and a `Bus` to span server instances (Redis and the like). Its
-//!   module docs are the chapter on broadcast; [`PreparedMessage`] is the
-//!   core piece, usable without it.
-//! - [`blocking`]: the same over any `Read + Write`.
-//! - [`handshake`]: the opening handshake as two state machines
-//!   ([`handshake::ServerHandshake`], [`handshake::ClientHandshake`]) and
-//!   the same rules on `http` types (feature `http`).
-//! - [`Connection`]: framing, fragmentation, UTF-8, ping/pong, the closing
-//!   handshake, limits and timers.
-//! - `deflate` (feature `deflate`): permessage-deflate (RFC 7692).
-//! - `tls` (feature `tls`): `wss://` over rustls (the *ring* provider,
-//!   webpki roots) for both adapters: `connect("wss://...")`, a rustls
-//!   config of your own (`connect_tls`), and TLS servers (`accept_tls`).
-//!   Without it a `wss://` URL fails with [`TlsError::NotEnabled`].
+//! [`Instant`](std::time::Instant). Around it, adapters that only move
+//! bytes: axum, hyper, tokio, blocking I/O. Most users take the first two
+//! sections below (features `axum` and `tokio`); the others are the layers
+//! underneath, each usable on its own.
 //!
 //! [RFC 6455]: https://www.rfc-editor.org/rfc/rfc6455
 //! [RFC 8441]: https://www.rfc-editor.org/rfc/rfc8441
 //!
-//! ## Serving from axum
+//! ## A server, from axum
+//!
+//! `rfc6455::axum::WebSocketUpgrade` (feature `axum`) is an extractor: it
+//! validates the upgrade, over HTTP/1.1 and over HTTP/2 ([RFC 8441]
+//! extended CONNECT) alike, and answers a request that is not a valid
+//! handshake (400 with the rule broken, 426) before your handler runs.
 //!
 //! ```no_run
 //! # #[cfg(feature = "axum")]
@@ -57,18 +39,70 @@
 //!     })
 //! }
 //!
-//! // `any`, not `get`: over HTTP/2 the handshake is a CONNECT.
-//! pub fn app() -> Router {
-//!     Router::new().route("/ws", any(echo))
+//! pub async fn serve() -> std::io::Result<()> {
+//!     // `any`, not `get`: over HTTP/2 the handshake is a CONNECT.
+//!     let app = Router::new().route("/ws", any(echo));
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     axum::serve(listener, app).await
 //! }
 //! # }
 //! ```
 //!
-//! ## An echo server on raw TCP
+//! The socket the handler gets is the tokio adapter's `WebSocketStream`:
+//! `recv()` is cancel-safe (it can sit in a `select!`), `split()` gives a
+//! reader and a writer for two tasks, `send` waits while the peer does not
+//! read, and `Config` sets the limits, keepalive and close timeout.
+//! `hub` (feature `tokio`) broadcasts to rooms of them, framing (and
+//! compressing) a message once for every subscriber.
+//!
+//! ## A client, on tokio
+//!
+//! `rfc6455::tokio::connect` (feature `tokio`; `wss://` with `tls`) opens a
+//! TCP connection and runs the client handshake:
+//!
+//! ```no_run
+//! # #[cfg(feature = "tokio")]
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use rfc6455::{CloseCode, Event};
+//!
+//! let (mut ws, _response) = rfc6455::tokio::connect("ws://127.0.0.1:3000/ws").await?;
+//! ws.send("hello").await?;
+//! if let Some(reply) = ws.recv_message().await? {
+//!     println!("{reply:?}");
+//! }
+//! ws.close(CloseCode::NORMAL, "done").await?;
+//! // The closing handshake ends with the server's Close.
+//! while !matches!(ws.recv().await, Ok(Event::Close(_)) | Err(_)) {}
+//! # Ok(()) }
+//! ```
+//!
+//! `connect_with` takes a prepared request (subprotocols, headers) and a
+//! `Config` (compression, limits); `tokio::reconnect::ReconnectingClient`
+//! reconnects by itself with backoff; `tokio::h2` (feature `h2`) opens
+//! WebSockets over HTTP/2.
+//!
+//! ## The layers underneath
+//!
+//! - `hyper` (feature `hyper`): `hyper::Upgrade` takes a hyper 1 request
+//!   (HTTP/1.1 Upgrade or HTTP/2 extended CONNECT) and gives the response to
+//!   return and a future of the `WebSocketStream`; what the axum extractor
+//!   is made of.
+//! - `tokio` (feature `tokio`): `WebSocketStream` over any
+//!   `AsyncRead + AsyncWrite`; `accept`/`accept_with` run the server
+//!   handshake on a raw TCP (or TLS) stream, `client` the client one.
+//! - [`blocking`]: the same over any `Read + Write`, a thread per
+//!   connection, no runtime (below).
+//! - [`handshake`]: the opening handshake as two state machines
+//!   ([`handshake::ServerHandshake`], [`handshake::ClientHandshake`]) and
+//!   the same rules on `http` types (feature `http`).
+//! - [`Connection`]: the sans-IO core: framing, fragmentation, UTF-8,
+//!   ping/pong, the closing handshake, limits and timers (below).
+//!
+//! A blocking echo server on raw TCP:
 //!
 //! ```no_run
 //! use std::net::TcpListener;
-//! use rfc6455::{blocking::WebSocket, Event};
+//! use rfc6455::blocking::WebSocket;
 //!
 //! let listener = TcpListener::bind("127.0.0.1:9001")?;
 //! for stream in listener.incoming() {
@@ -83,7 +117,8 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! ## The core without I/O
+//! The core without I/O: two connections, bytes handed from one to the
+//! other by hand.
 //!
 //! ```
 //! use bytes::Buf;
@@ -103,6 +138,22 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Features
+//!
+//! None is on by default: without features the crate is the core, the
+//! handshake and the blocking adapter. Items that need a feature say so
+//! in these docs ("Available on crate feature ... only").
+//!
+//! | feature | enables |
+//! | --- | --- |
+//! | `tokio` | the async adapter (`tokio` module: `WebSocketStream`, `connect`, `accept`, split halves, the reconnecting client) and `hub` (broadcast and rooms) |
+//! | `axum` | the `axum` module's `WebSocketUpgrade` extractor for axum 0.8; turns on `hyper` |
+//! | `hyper` | the `hyper` module: upgrading a hyper 1 request; turns on `http` and `tokio` |
+//! | `h2` | `tokio::h2`, the HTTP/2 (RFC 8441) client on the `h2` crate, and `:protocol` from h2 servers; turns on `http` and `tokio` |
+//! | `http` | handshakes on `http` types: `Request::from_http`, `Accepted::to_http`, refusals as `http::Response` |
+//! | `deflate` | permessage-deflate (RFC 7692): the `deflate` module, `Config::deflate` |
+//! | `tls` | `wss://` over rustls (*ring* provider, webpki roots) for both adapters: `connect("wss://...")`, `connect_tls` with a rustls config of your own, `accept_tls` for servers; the `tls` module. Without it a `wss://` URL fails with [`TlsError::NotEnabled`] |
+//!
 //! ## Errors
 //!
 //! Errors are split by blame: [`Error`] when the peer broke a rule (the
@@ -121,6 +172,9 @@
 
 // Denied everywhere but `unchecked`, the one module allowed to opt out.
 #![deny(unsafe_code)]
+// docs.rs (`--cfg docsrs`, Cargo.toml): a badge naming the feature on
+// every item that needs one; `doc_cfg` now derives them from the `cfg`s.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 #[cfg(feature = "axum")]
