@@ -19,7 +19,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use rfc6455::blocking::WebSocket;
+use rfc6455::blocking;
 use rfc6455::{Config, Event, Shutdown, StreamError};
 
 /// Every mode's connections, closed with 1001 on SIGTERM or Ctrl-C.
@@ -80,7 +80,7 @@ fn config() -> Config {
 fn echo(stream: TcpStream) -> Result<(), StreamError> {
     stream.set_nodelay(true)?;
     let guard = SHUTDOWN.guard();
-    let mut ws = WebSocket::accept_with(stream, config(), |request| {
+    let mut ws = blocking::accept_with(stream, config(), |request| {
         eprintln!("session over {}", request.version());
         Ok(Default::default())
     })?;

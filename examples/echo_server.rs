@@ -13,7 +13,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread;
 use std::time::Duration;
 
-use rfc6455::blocking::WebSocket;
+use rfc6455::blocking;
 use rfc6455::{Event, Shutdown, ShutdownGuard, State, StreamError};
 
 fn main() -> std::io::Result<()> {
@@ -67,7 +67,7 @@ fn serve(stream: TcpStream, guard: ShutdownGuard) -> Result<(), StreamError> {
     let peer = stream.peer_addr().ok();
     stream.set_nodelay(true)?;
     let mut version = None;
-    let mut ws = WebSocket::accept_with(stream, config(), |request| {
+    let mut ws = blocking::accept_with(stream, config(), |request| {
         version = Some(request.version());
         Ok(Default::default())
     })?;

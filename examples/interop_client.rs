@@ -26,7 +26,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use rfc6455::blocking::WebSocket;
+use rfc6455::blocking::{self, WebSocket};
 use rfc6455::handshake::ClientRequest;
 use rfc6455::{CloseCode, CloseFrame, Config, Event, Message, MessageKind, State, StreamError};
 
@@ -144,7 +144,7 @@ impl Target {
         let stream = TcpStream::connect((request.host(), request.port())).map_err(|e| fail(&e))?;
         stream.set_nodelay(true).map_err(|e| fail(&e))?;
         let (ws, _response) =
-            WebSocket::client(stream, &request, Config::default()).map_err(|e| fail(&e))?;
+            blocking::client(stream, &request, Config::default()).map_err(|e| fail(&e))?;
         Ok(ws)
     }
 }

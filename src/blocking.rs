@@ -17,6 +17,12 @@
 //! # Ok::<(), rfc6455::StreamError>(())
 //! ```
 //!
+//! The shape is the tokio adapter's: free functions open a connection
+//! ([`connect`], [`connect_with`], [`client`] over a stream you connected;
+//! [`accept`], [`accept_with`] for servers) and return a [`WebSocket`];
+//! its constructors (`from_raw`, `from_connection`) wrap a stream whose
+//! handshake was done elsewhere.
+//!
 //! `wss://` URLs connect over TLS with the feature `tls` ([`connect_tls`]
 //! takes your own rustls config); servers use [`accept_tls`].
 
@@ -155,7 +161,90 @@ pub fn connect_with(
     maybe_tls::connect(&request, config, crate::client_tls::ClientTls::Default)
 }
 
-/// A WebSocket connection over a blocking stream.
+/// Runs the server handshake over `stream`, accepting any valid request,
+/// with the default [`Config`].
+pub fn accept<S: Transport>(stream: S) -> Result<WebSocket<S>, StreamError> {
+    accept_with(stream, Config::default(), |_| Ok(AcceptOptions::default()))
+}
+
+/// Runs the server handshake; `decide` sees the request before any byte is
+/// written and accepts it (choosing a subprotocol and extra headers) or
+/// refuses it. Every answer, refusals included, is written within
+/// [`Config::handshake_timeout`] (refusals get
+/// [`REFUSAL_GRACE`](crate::handshake::REFUSAL_GRACE) more).
+///
+/// ```no_run
+/// use rfc6455::blocking;
+/// use rfc6455::handshake::{AcceptOptions, Refusal};
+/// # fn demo(stream: std::net::TcpStream) -> Result<(), rfc6455::StreamError> {
+/// let ws = blocking::accept_with(stream, Default::default(), |request| {
+///     if request.origin() != Some("https://example.com") {
+///         return Err(Refusal::new(403));
+///     }
+///     let chat = request.protocols().iter().any(|p| p == "chat");
+///     Ok(if chat { AcceptOptions::default().protocol("chat") } else { AcceptOptions::default() })
+/// })?;
+/// # Ok(()) }
+/// ```
+pub fn accept_with<S, F>(
+    mut stream: S,
+    config: Config,
+    decide: F,
+) -> Result<WebSocket<S>, StreamError>
+where
+    S: Transport,
+    F: FnOnce(&Request) -> Result<AcceptOptions, Refusal>,
+{
+    let mut hs = ServerHandshake::new(config, Instant::now());
+    let mut decide = Some(decide);
+    let mut chunk = [0u8; 2048];
+    loop {
+        match hs.poll_action() {
+            ServerAction::Done => break,
+            ServerAction::Decide => {
+                if let Some(decide) = decide.take() {
+                    hs.decide(decide);
+                }
+            }
+            ServerAction::Read => handshake_step(&mut hs, &mut stream, true, &mut chunk)?,
+            ServerAction::Write => handshake_step(&mut hs, &mut stream, false, &mut chunk)?,
+        }
+    }
+    match hs.finish() {
+        Ok(conn) => {
+            disarm(&mut stream)?;
+            Ok(WebSocket::from_connection(stream, conn))
+        }
+        Err(e) => {
+            let _ = stream.shutdown_write();
+            Err(e.into())
+        }
+    }
+}
+
+/// Runs the client handshake over `stream` (already connected, TLS already
+/// set up if any).
+pub fn client<S: Transport>(
+    mut stream: S,
+    request: &ClientRequest,
+    config: Config,
+) -> Result<(WebSocket<S>, Response), StreamError> {
+    let mut hs = ClientHandshake::new(request.clone(), config, Instant::now())?;
+    let mut chunk = [0u8; 2048];
+    loop {
+        match hs.poll_action() {
+            ClientAction::Done => break,
+            ClientAction::Read => handshake_step(&mut hs, &mut stream, true, &mut chunk)?,
+            ClientAction::Write => handshake_step(&mut hs, &mut stream, false, &mut chunk)?,
+        }
+    }
+    let (conn, response) = hs.finish()?;
+    disarm(&mut stream)?;
+    Ok((WebSocket::from_connection(stream, conn), response))
+}
+
+/// A WebSocket connection over a blocking stream, from [`connect`],
+/// [`accept`], [`client`] or a constructor below.
 #[derive(Debug)]
 pub struct WebSocket<S> {
     stream: S,
@@ -222,86 +311,6 @@ impl<S: Transport> WebSocket<S> {
         }
     }
 
-    /// Runs the server handshake, accepting any valid request.
-    pub fn accept(stream: S) -> Result<WebSocket<S>, StreamError> {
-        WebSocket::accept_with(stream, Config::default(), |_| Ok(AcceptOptions::default()))
-    }
-
-    /// Runs the server handshake; `decide` sees the request before any
-    /// byte is written and accepts it (choosing a subprotocol and extra
-    /// headers) or refuses it. Every answer, refusals included, is written
-    /// within [`Config::handshake_timeout`] (refusals get
-    /// [`REFUSAL_GRACE`](crate::handshake::REFUSAL_GRACE) more).
-    ///
-    /// ```no_run
-    /// use rfc6455::blocking::WebSocket;
-    /// use rfc6455::handshake::{AcceptOptions, Refusal};
-    /// # fn demo(stream: std::net::TcpStream) -> Result<(), rfc6455::StreamError> {
-    /// let ws = WebSocket::accept_with(stream, Default::default(), |request| {
-    ///     if request.origin() != Some("https://example.com") {
-    ///         return Err(Refusal::new(403));
-    ///     }
-    ///     let chat = request.protocols().iter().any(|p| p == "chat");
-    ///     Ok(if chat { AcceptOptions::default().protocol("chat") } else { AcceptOptions::default() })
-    /// })?;
-    /// # Ok(()) }
-    /// ```
-    pub fn accept_with<F>(
-        mut stream: S,
-        config: Config,
-        decide: F,
-    ) -> Result<WebSocket<S>, StreamError>
-    where
-        F: FnOnce(&Request) -> Result<AcceptOptions, Refusal>,
-    {
-        let mut hs = ServerHandshake::new(config, Instant::now());
-        let mut decide = Some(decide);
-        let mut chunk = [0u8; 2048];
-        loop {
-            match hs.poll_action() {
-                ServerAction::Done => break,
-                ServerAction::Decide => {
-                    if let Some(decide) = decide.take() {
-                        hs.decide(decide);
-                    }
-                }
-                ServerAction::Read => handshake_step(&mut hs, &mut stream, true, &mut chunk)?,
-                ServerAction::Write => handshake_step(&mut hs, &mut stream, false, &mut chunk)?,
-            }
-        }
-        match hs.finish() {
-            Ok(conn) => {
-                disarm(&mut stream)?;
-                Ok(WebSocket::from_connection(stream, conn))
-            }
-            Err(e) => {
-                let _ = stream.shutdown_write();
-                Err(e.into())
-            }
-        }
-    }
-
-    /// Runs the client handshake over `stream` (already connected, TLS
-    /// already set up if any).
-    pub fn client(
-        mut stream: S,
-        request: &ClientRequest,
-        config: Config,
-    ) -> Result<(WebSocket<S>, Response), StreamError> {
-        let mut hs = ClientHandshake::new(request.clone(), config, Instant::now())?;
-        let mut chunk = [0u8; 2048];
-        loop {
-            match hs.poll_action() {
-                ClientAction::Done => break,
-                ClientAction::Read => handshake_step(&mut hs, &mut stream, true, &mut chunk)?,
-                ClientAction::Write => handshake_step(&mut hs, &mut stream, false, &mut chunk)?,
-            }
-        }
-        let (conn, response) = hs.finish()?;
-        disarm(&mut stream)?;
-        Ok((WebSocket::from_connection(stream, conn), response))
-    }
-
     /// The next event. Pongs to pings and the reply to a close are sent
     /// before it returns. After [`Event::Close`] (or an error) the
     /// connection is over and this returns [`StreamError::Closed`].
@@ -344,7 +353,8 @@ impl<S: Transport> WebSocket<S> {
     }
 
     /// The next data message, answering pings on the way; `None` once the
-    /// peer closed cleanly.
+    /// peer closed cleanly, with its code and reason then in
+    /// [`state`](WebSocket::state) (`State::Closed`).
     pub fn recv_message(&mut self) -> Result<Option<Message>, StreamError> {
         loop {
             if let Some(next) = self.recv()?.message_or_end() {

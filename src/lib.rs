@@ -102,12 +102,12 @@
 //!
 //! ```no_run
 //! use std::net::TcpListener;
-//! use rfc6455::blocking::WebSocket;
+//! use rfc6455::blocking;
 //!
 //! let listener = TcpListener::bind("127.0.0.1:9001")?;
 //! for stream in listener.incoming() {
 //!     std::thread::spawn(move || -> Result<(), rfc6455::StreamError> {
-//!         let mut ws = WebSocket::accept(stream?)?;
+//!         let mut ws = blocking::accept(stream?)?;
 //!         while let Some(message) = ws.recv_message()? {
 //!             ws.send(message)?;
 //!         }

@@ -30,7 +30,7 @@ where
 }
 
 fn echo(stream: TcpStream) {
-    let mut ws = WebSocket::accept(stream).unwrap();
+    let mut ws = blocking::accept(stream).unwrap();
     while let Some(message) = ws.recv_message().unwrap() {
         ws.send(message).unwrap();
     }
@@ -103,7 +103,7 @@ fn bytes_after_the_handshake_are_not_lost() {
 #[test]
 fn accept_hook_sees_the_request_and_can_refuse() {
     let (url, server) = serve_one(|stream| {
-        let result = WebSocket::accept_with(stream, Config::default(), |request| {
+        let result = blocking::accept_with(stream, Config::default(), |request| {
             assert_eq!(request.path(), "/");
             assert_eq!(request.protocols(), ["v2.chat", "v1.chat"]);
             if request.origin() == Some("https://evil.example") {
@@ -132,7 +132,7 @@ fn accept_hook_sees_the_request_and_can_refuse() {
 #[test]
 fn accept_hook_chooses_a_subprotocol() {
     let (url, server) = serve_one(|stream| {
-        let mut ws = WebSocket::accept_with(stream, Config::default(), |request| {
+        let mut ws = blocking::accept_with(stream, Config::default(), |request| {
             let chosen = request
                 .protocols()
                 .iter()
@@ -161,7 +161,7 @@ fn accept_hook_chooses_a_subprotocol() {
 fn wrong_version_gets_426() {
     let (url, server) = serve_one(|stream| {
         assert!(matches!(
-            WebSocket::accept(stream),
+            blocking::accept(stream),
             Err(StreamError::Handshake(_))
         ));
     });
@@ -202,7 +202,7 @@ fn close_timeout_ends_the_wait_for_a_silent_peer() {
     let (url, server) = serve_one(|stream| {
         let config = Config::default().close_timeout(Duration::from_millis(300));
         let mut ws =
-            WebSocket::accept_with(stream, config, |_| Ok(AcceptOptions::default())).unwrap();
+            blocking::accept_with(stream, config, |_| Ok(AcceptOptions::default())).unwrap();
         ws.close(CloseCode::NORMAL, "").unwrap();
         let started = Instant::now();
         assert!(matches!(
@@ -229,7 +229,7 @@ fn keepalive_detects_a_silent_peer() {
             .keepalive(Duration::from_millis(200), Duration::from_millis(200))
             .close_timeout(Duration::from_millis(500));
         let mut ws =
-            WebSocket::accept_with(stream, config, |_| Ok(AcceptOptions::default())).unwrap();
+            blocking::accept_with(stream, config, |_| Ok(AcceptOptions::default())).unwrap();
         let started = Instant::now();
         assert!(matches!(
             ws.recv(),
@@ -264,7 +264,7 @@ fn keepalive_detects_a_silent_peer() {
 #[test]
 fn protocol_error_sends_close_then_closes_tcp() {
     let (url, server) = serve_one(|stream| {
-        let mut ws = WebSocket::accept(stream).unwrap();
+        let mut ws = blocking::accept(stream).unwrap();
         assert!(matches!(
             ws.recv(),
             Err(StreamError::Protocol(Error::Protocol(_)))

@@ -133,7 +133,7 @@ fn accept_any(_: &handshake::Request) -> Result<AcceptOptions, handshake::Refusa
 }
 
 fn serve_blocking(tcp: TcpStream, config: Config, behaviour: Behaviour) -> Outcome {
-    let mut ws = match rfc6455::blocking::WebSocket::accept_with(tcp, config, accept_any) {
+    let mut ws = match rfc6455::blocking::accept_with(tcp, config, accept_any) {
         Ok(ws) => ws,
         Err(e) => return Outcome::Failed(e),
     };

@@ -166,10 +166,9 @@ fn server_fails(adapter: Adapter, violation: Violation) -> Result<u16, String> {
         let (tcp, _) = listener.accept().unwrap();
         match adapter {
             Adapter::Blocking => {
-                let mut ws = rfc6455::blocking::WebSocket::accept_with(tcp, config(), |_| {
-                    Ok(Default::default())
-                })
-                .unwrap();
+                let mut ws =
+                    rfc6455::blocking::accept_with(tcp, config(), |_| Ok(Default::default()))
+                        .unwrap();
                 loop {
                     if let Err(e) = ws.recv() {
                         return e;
@@ -208,8 +207,7 @@ fn client_fails(adapter: Adapter, violation: Violation) -> Result<u16, String> {
         match adapter {
             Adapter::Blocking => {
                 let tcp = TcpStream::connect((request.host(), request.port())).unwrap();
-                let (mut ws, _) =
-                    rfc6455::blocking::WebSocket::client(tcp, &request, config()).unwrap();
+                let (mut ws, _) = rfc6455::blocking::client(tcp, &request, config()).unwrap();
                 loop {
                     if let Err(e) = ws.recv() {
                         return e;

@@ -42,7 +42,7 @@ fn serve_one(adapter: Adapter) -> (String, mpsc::Receiver<Seen>) {
         };
         match adapter {
             Adapter::Blocking => {
-                match rfc6455::blocking::WebSocket::accept_with(tcp, Default::default(), hook) {
+                match rfc6455::blocking::accept_with(tcp, Default::default(), hook) {
                     Ok(mut ws) => {
                         while let Ok(Some(m)) = ws.recv_message() {
                             if ws.send(m).is_err() {
@@ -224,9 +224,7 @@ fn a_refusal_to_a_client_that_never_reads_is_bounded() {
                 |_: &rfc6455::handshake::Request| Err(Refusal::new(403).body(vec![b'x'; 64 << 20]));
             let started = Instant::now();
             let result = match adapter {
-                Adapter::Blocking => {
-                    rfc6455::blocking::WebSocket::accept_with(tcp, config, hook).map(|_| ())
-                }
+                Adapter::Blocking => rfc6455::blocking::accept_with(tcp, config, hook).map(|_| ()),
                 Adapter::Tokio => tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()

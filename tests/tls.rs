@@ -192,7 +192,7 @@ fn blocking_wss_to_a_plain_server_is_a_tls_error() {
         let server = thread::spawn(move || {
             let (tcp, _) = listener.accept().unwrap();
             tcp.set_read_timeout(Some(LIMIT)).unwrap();
-            blocking::WebSocket::accept(tcp).map(drop)
+            blocking::accept(tcp).map(drop)
         });
         let request = ClientRequest::new(&format!("wss://127.0.0.1:{port}/")).unwrap();
         let error = blocking::connect_tls(request, Config::default(), pki.client)

@@ -80,7 +80,7 @@ pub(crate) fn connect(
     // starts its own just after, so the whole may take up to twice it).
     let deadline = config.handshake_deadline(Instant::now());
     let stream = MaybeTlsStream::open(request, tls, deadline)?;
-    let result = WebSocket::client(stream, request, config);
+    let result = super::client(stream, request, config);
     #[cfg(feature = "tls")]
     let result = result.map_err(crate::tls::stream_error);
     result

@@ -108,7 +108,7 @@ pub fn accept_tls<S: Transport>(
 }
 
 /// Like [`accept_tls`], with a config and a `decide` hook as in
-/// [`WebSocket::accept_with`].
+/// [`accept_with`](super::accept_with).
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -135,6 +135,6 @@ where
     let conn = ServerConnection::new(tls).map_err(TlsError::Rustls)?;
     // The TLS handshake runs with the first read, inside the WebSocket
     // handshake's time budget.
-    WebSocket::accept_with(StreamOwned::new(conn, stream), config, decide)
+    super::accept_with(StreamOwned::new(conn, stream), config, decide)
         .map_err(crate::tls::stream_error)
 }

@@ -403,7 +403,7 @@ fn run_blocking(addr: SocketAddr, deflate: bool, level: Option<u32>) -> io::Resu
         let stream = stream?;
         stream.set_nodelay(true)?;
         std::thread::spawn(move || -> Result<(), rfc6455::StreamError> {
-            let mut ws = rfc6455::blocking::WebSocket::accept_with(
+            let mut ws = rfc6455::blocking::accept_with(
                 stream,
                 rfc6455_config(deflate, level),
                 |_| Ok(rfc6455::handshake::AcceptOptions::default()),
