@@ -86,8 +86,10 @@ async fn stream_and_sink() {
     let server = tokio::spawn(async move {
         let ws = accept(listener.accept().await.unwrap().0).await.unwrap();
         let (mut sink, mut stream) = ws.split_sink_stream();
-        while let Some(message) = stream.next().await {
-            sink.send(message.unwrap()).await.unwrap();
+        while let Some(event) = stream.next().await {
+            if let Some(message) = event.unwrap().into_message() {
+                sink.send(message).await.unwrap();
+            }
         }
     });
     let (mut ws, _) = connect(&url).await.unwrap();
@@ -98,11 +100,82 @@ async fn stream_and_sink() {
     for i in 0..100 {
         assert_eq!(
             ws.next().await.unwrap().unwrap(),
-            Message::from(format!("m{i}"))
+            Event::Text(format!("m{i}").into())
         );
     }
     SinkExt::close(&mut ws).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Event::Close(Some(CloseFrame::new(CloseCode::NORMAL, ""))),
+        "the peer's reply to our close is the last item"
+    );
     assert!(ws.next().await.is_none(), "the stream ends after the close");
+    timeout(LIMIT, server).await.unwrap().unwrap();
+}
+
+/// Issue 16: the `Stream` yields what `recv` does, the peer's Close with
+/// its code and reason last, then `None`: one loop sees how it ended.
+#[tokio::test]
+async fn the_stream_yields_the_peer_close_last() {
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let mut ws = accept(listener.accept().await.unwrap().0).await.unwrap();
+        ws.send("hi").await.unwrap();
+        ws.ping("p").await.unwrap();
+        ws.close(CloseCode(4001), "bye").await.unwrap();
+        loop {
+            if let Event::Close(frame) = ws.recv().await.unwrap() {
+                return frame;
+            }
+        }
+    });
+    let (mut ws, _) = connect(&url).await.unwrap();
+    let mut events = Vec::new();
+    while let Some(event) = timeout(LIMIT, ws.next()).await.unwrap() {
+        events.push(event.unwrap());
+    }
+    assert_eq!(
+        events,
+        [
+            Event::Text("hi".into()),
+            Event::Ping("p".into()),
+            Event::Close(Some(CloseFrame::new(CloseCode(4001), "bye"))),
+        ]
+    );
+    assert!(ws.next().await.is_none(), "the stream stays ended");
+    assert!(matches!(ws.recv().await, Err(StreamError::Closed)));
+    assert_eq!(
+        timeout(LIMIT, server).await.unwrap().unwrap(),
+        Some(CloseFrame::new(CloseCode(4001), "")),
+        "the close was answered with the same code"
+    );
+}
+
+/// The split reader's `Stream` ends the same way; the writer sends pongs.
+#[tokio::test]
+async fn the_split_reader_yields_the_peer_close_last_and_the_writer_pongs() {
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let mut ws = accept(listener.accept().await.unwrap().0).await.unwrap();
+        assert_eq!(ws.recv().await.unwrap(), Event::Pong("heartbeat".into()));
+        ws.close(CloseCode(4001), "bye").await.unwrap();
+        while !matches!(ws.recv().await.unwrap(), Event::Close(_)) {}
+    });
+    let (ws, _) = connect(&url).await.unwrap();
+    let (mut reader, mut writer) = ws.split();
+    writer.pong("heartbeat").await.unwrap();
+    assert!(writer.state().is_open());
+    let last = timeout(LIMIT, reader.next()).await.unwrap().unwrap();
+    assert_eq!(
+        last.unwrap(),
+        Event::Close(Some(CloseFrame::new(CloseCode(4001), "bye")))
+    );
+    assert!(reader.next().await.is_none());
+    assert!(!writer.state().is_open());
+    assert!(
+        writer.pong("late").await.is_err(),
+        "nothing is sent after the close"
+    );
     timeout(LIMIT, server).await.unwrap().unwrap();
 }
 

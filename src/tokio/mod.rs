@@ -35,6 +35,43 @@
 //! # }
 //! ```
 //!
+//! ## Reading: three ways, one end
+//!
+//! - [`recv`](WebSocketStream::recv) returns every [`Event`]: data, pings
+//!   and pongs (already answered), and the peer's [`Event::Close`] with its
+//!   code and reason, last. A call after that returns
+//!   [`StreamError::Closed`].
+//! - [`recv_message`](WebSocketStream::recv_message) returns data messages
+//!   only, then `Ok(None)` at the close; the code and reason are then in
+//!   [`state`](WebSocketStream::state).
+//! - The [`Stream`](futures_core::Stream) impl (`StreamExt::next`) yields
+//!   what `recv` returns, the Close included, and ends with `None` where
+//!   `recv` would return `Closed`. So a `while let Some(event) =
+//!   ws.next().await` loop sees the close code and has one error path.
+//!
+//! The `Stream` yields [`Event`]s, not [`Message`]s, because a `Message` is
+//! what you can send (text or binary) and has no room for a close: a
+//! stream of messages would have to drop the close code (as it did) or
+//! report it as an error. [`Event::into_message`] keeps the data:
+//!
+//! ```no_run
+//! use futures_util::StreamExt;
+//! use rfc6455::Event;
+//!
+//! # async fn demo(mut ws: rfc6455::tokio::WebSocketStream<tokio::net::TcpStream>) -> Result<(), rfc6455::StreamError> {
+//! while let Some(event) = ws.next().await {
+//!     match event? {
+//!         Event::Close(frame) => println!("peer closed: {frame:?}"),
+//!         event => {
+//!             if let Some(message) = event.into_message() {
+//!                 ws.send(message).await?;
+//!             }
+//!         }
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! `wss://` URLs connect over TLS with the feature `tls` (`connect_tls`
 //! takes your own rustls config); servers use `accept_tls`.
 
@@ -51,7 +88,7 @@ mod tls;
 
 use std::future::Future;
 use std::io;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
@@ -298,22 +335,29 @@ pub(crate) async fn within<T>(
         .map_err(|_| StreamError::HandshakeTimeout)
 }
 
-/// `Stream::poll_next` over events: data messages only, `None` at the end.
-fn poll_next_message(
+/// `recv_message` for the stream and the reader: events until a data
+/// message (`Some`) or the close (`None`), by the core's step
+/// [`Event::message_or_end`], which the blocking adapter uses too.
+fn poll_recv_message(
     cx: &mut Context<'_>,
     mut poll_recv: impl FnMut(&mut Context<'_>) -> Poll<Result<Event, StreamError>>,
-) -> Poll<Option<Result<Message, StreamError>>> {
+) -> Poll<Result<Option<Message>, StreamError>> {
     loop {
-        return match poll_recv(cx) {
-            Poll::Pending => Poll::Pending,
-            // Pings and pongs are skipped; after a close the next poll
-            // reports `Closed`, which ends the stream.
-            Poll::Ready(Ok(event)) => match event.into_message() {
-                Some(message) => Poll::Ready(Some(Ok(message))),
-                None => continue,
-            },
-            Poll::Ready(Err(StreamError::Closed)) => Poll::Ready(None),
-            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
-        };
+        if let Some(next) = ready!(poll_recv(cx))?.message_or_end() {
+            return Poll::Ready(Ok(next));
+        }
+    }
+}
+
+/// `Stream::poll_next` for the stream and the reader: every event `recv`
+/// returns, the peer's Close included, then `None` where `recv` would
+/// return [`StreamError::Closed`].
+fn poll_next_event(
+    cx: &mut Context<'_>,
+    poll_recv: impl FnOnce(&mut Context<'_>) -> Poll<Result<Event, StreamError>>,
+) -> Poll<Option<Result<Event, StreamError>>> {
+    match ready!(poll_recv(cx)) {
+        Err(StreamError::Closed) => Poll::Ready(None),
+        other => Poll::Ready(Some(other)),
     }
 }

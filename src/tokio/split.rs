@@ -53,13 +53,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketReader<S> {
         poll_fn(|cx| lock(&self.shared).poll_recv(cx, Side::Reader)).await
     }
 
-    /// The next data message; `None` once the peer closed cleanly.
+    /// The next data message (see
+    /// [`WebSocketStream::recv_message`](super::WebSocketStream::recv_message));
+    /// `None` once the peer closed cleanly. Cancel-safe.
     pub async fn recv_message(&mut self) -> Result<Option<Message>, StreamError> {
-        loop {
-            if let Some(next) = self.recv().await?.message_or_end() {
-                return Ok(next);
-            }
-        }
+        poll_fn(|cx| {
+            let mut inner = lock(&self.shared);
+            super::poll_recv_message(cx, |cx| inner.poll_recv(cx, Side::Reader))
+        })
+        .await
     }
 
     /// The connection's state.
@@ -104,6 +106,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketWriter<S> {
         self.flush().await
     }
 
+    /// Sends an unsolicited pong (a heartbeat the peer need not answer,
+    /// RFC 6455 §5.5.3). Pongs to the peer's pings go out by themselves.
+    pub async fn pong(&mut self, payload: impl Into<Bytes>) -> Result<(), StreamError> {
+        lock(&self.shared).conn.pong(payload.into())?;
+        self.flush().await
+    }
+
     /// Starts the closing handshake; the reader receives the peer's reply.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), StreamError> {
         lock(&self.shared).conn.close(code, reason)?;
@@ -119,14 +128,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketWriter<S> {
     pub fn buffered_amount(&self) -> usize {
         lock(&self.shared).conn.buffered_amount()
     }
+
+    /// The connection's state: whether it can still send
+    /// ([`State::Open`]).
+    pub fn state(&self) -> State {
+        lock(&self.shared).conn.state().clone()
+    }
 }
 
+/// The events of [`recv`](WebSocketReader::recv), the peer's
+/// [`Event::Close`] last, then `None`: as for
+/// [`WebSocketStream`](super::WebSocketStream)'s `Stream` impl.
 impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketReader<S> {
-    type Item = Result<Message, StreamError>;
+    type Item = Result<Event, StreamError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut inner = lock(&self.shared);
-        super::poll_next_message(cx, |cx| inner.poll_recv(cx, Side::Reader))
+        super::poll_next_event(cx, |cx| inner.poll_recv(cx, Side::Reader))
     }
 }
 

@@ -62,7 +62,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 
     /// The next event. Pongs and the close reply are written on the way.
-    /// After [`Event::Close`] or an error, returns [`StreamError::Closed`].
+    /// After [`Event::Close`] or an error, returns [`StreamError::Closed`]
+    /// (the [`Stream`] impl ends there instead, with `None`).
     ///
     /// When the peer breaks a rule, the error comes back only once the
     /// connection has sent its Close and lingered for the peer's end
@@ -74,13 +75,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
         poll_fn(|cx| self.inner.poll_recv(cx, Side::Reader)).await
     }
 
-    /// The next data message; `None` once the peer closed cleanly.
+    /// The next data message, answering pings on the way; `None` once the
+    /// peer closed cleanly, with its code and reason then in
+    /// [`state`](Self::state) (`State::Closed`). Cancel-safe.
     pub async fn recv_message(&mut self) -> Result<Option<Message>, StreamError> {
-        loop {
-            if let Some(next) = self.recv().await?.message_or_end() {
-                return Ok(next);
-            }
-        }
+        poll_fn(|cx| super::poll_recv_message(cx, |cx| self.inner.poll_recv(cx, Side::Reader)))
+            .await
     }
 
     /// Queues a message and waits until it is written to the stream.
@@ -206,12 +206,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     }
 }
 
+/// The events of [`recv`](WebSocketStream::recv), as a `Stream`: the same
+/// items in the same order, pings and pongs included (already answered),
+/// the peer's [`Event::Close`] with its code and reason last, then `None`
+/// where `recv` would return [`StreamError::Closed`]. One loop sees the
+/// close code and has one error path; see the [module docs](super) for why
+/// the items are events rather than messages.
+///
+/// ```no_run
+/// use futures_util::StreamExt;
+/// use rfc6455::Event;
+///
+/// # async fn demo(mut ws: rfc6455::tokio::WebSocketStream<tokio::net::TcpStream>) -> Result<(), rfc6455::StreamError> {
+/// while let Some(event) = ws.next().await {
+///     match event? {
+///         Event::Text(text) => println!("{text}"),
+///         Event::Close(Some(frame)) => println!("closed: {} {}", frame.code, frame.reason),
+///         _ => {} // binary, pings, pongs, a close without a code
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
-    type Item = Result<Message, StreamError>;
+    type Item = Result<Event, StreamError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let inner = &mut self.get_mut().inner;
-        super::poll_next_message(cx, |cx| inner.poll_recv(cx, Side::Reader))
+        super::poll_next_event(cx, |cx| inner.poll_recv(cx, Side::Reader))
     }
 }
 
