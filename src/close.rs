@@ -19,7 +19,18 @@ pub const MAX_REASON_LEN: usize = 123;
 /// assert!(!CloseCode::NO_STATUS.is_sendable()); // never on the wire
 /// assert!(!CloseCode::from(2000).is_sendable()); // reserved
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Debug output names the code, so logs and test failures read without a
+/// table: `CloseCode(1000 NORMAL)` for a code with a constant here,
+/// otherwise its range: `CloseCode(4001 private use)`.
+///
+/// ```
+/// use rfc6455::CloseCode;
+/// assert_eq!(format!("{:?}", CloseCode::GOING_AWAY), "CloseCode(1001 GOING_AWAY)");
+/// assert_eq!(format!("{:?}", CloseCode(4001)), "CloseCode(4001 private use)");
+/// assert_eq!(CloseCode::GOING_AWAY.to_string(), "1001");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CloseCode(pub u16);
 
 impl CloseCode {
@@ -61,6 +72,40 @@ impl CloseCode {
     /// reserved, and receiving it is a protocol error.
     pub const fn is_sendable(self) -> bool {
         matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
+    }
+}
+
+impl CloseCode {
+    /// What Debug prints after the number: the constant's name, or the
+    /// range the code falls in (RFC 6455 §7.4.2).
+    fn label(self) -> &'static str {
+        match self.0 {
+            1000 => "NORMAL",
+            1001 => "GOING_AWAY",
+            1002 => "PROTOCOL_ERROR",
+            1003 => "UNSUPPORTED_DATA",
+            1005 => "NO_STATUS",
+            1006 => "ABNORMAL",
+            1007 => "INVALID_PAYLOAD",
+            1008 => "POLICY_VIOLATION",
+            1009 => "MESSAGE_TOO_BIG",
+            1010 => "MANDATORY_EXTENSION",
+            1011 => "INTERNAL_ERROR",
+            1012 => "SERVICE_RESTART",
+            1013 => "TRY_AGAIN_LATER",
+            1014 => "BAD_GATEWAY",
+            1015 => "TLS_HANDSHAKE",
+            0..=999 => "unused",
+            3000..=3999 => "registered",
+            4000..=4999 => "private use",
+            _ => "reserved",
+        }
+    }
+}
+
+impl fmt::Debug for CloseCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CloseCode({} {})", self.0, self.label())
     }
 }
 
@@ -160,6 +205,34 @@ mod tests {
         for code in invalid {
             assert!(!CloseCode(code).is_sendable(), "{code}");
         }
+    }
+
+    #[test]
+    fn debug_names_the_code() {
+        let named = [
+            (CloseCode::NORMAL, "CloseCode(1000 NORMAL)"),
+            (CloseCode::PROTOCOL_ERROR, "CloseCode(1002 PROTOCOL_ERROR)"),
+            (CloseCode::NO_STATUS, "CloseCode(1005 NO_STATUS)"),
+            (
+                CloseCode::MESSAGE_TOO_BIG,
+                "CloseCode(1009 MESSAGE_TOO_BIG)",
+            ),
+            (CloseCode::TLS_HANDSHAKE, "CloseCode(1015 TLS_HANDSHAKE)"),
+            (CloseCode(999), "CloseCode(999 unused)"),
+            (CloseCode(1004), "CloseCode(1004 reserved)"),
+            (CloseCode(1016), "CloseCode(1016 reserved)"),
+            (CloseCode(3000), "CloseCode(3000 registered)"),
+            (CloseCode(4999), "CloseCode(4999 private use)"),
+            (CloseCode(5000), "CloseCode(5000 reserved)"),
+        ];
+        for (code, debug) in named {
+            assert_eq!(format!("{code:?}"), debug);
+        }
+        // Inside other Debug output too.
+        assert_eq!(
+            format!("{:?}", CloseFrame::new(CloseCode(4001), "bye")),
+            r#"CloseFrame { code: CloseCode(4001 private use), reason: "bye" }"#
+        );
     }
 
     #[test]

@@ -66,10 +66,23 @@ impl MessageKind {
 
 /// A data message to send, or one received.
 ///
+/// The accessors never copy the payload: text was checked to be UTF-8 when
+/// it arrived (or when it was made), so [`as_text`](Message::as_text) is a
+/// cast, and the `into_*` methods hand out the shared buffer. Owning a
+/// `String` costs one copy: `message.as_text().map(str::to_owned)`.
+///
 /// ```
 /// use rfc6455::Message;
 /// assert_eq!(Message::from("hi"), Message::Text("hi".into()));
 /// assert_eq!(Message::from(vec![1, 2]).len(), 2);
+///
+/// let text = Message::from("hi");
+/// assert_eq!(text.as_text(), Some("hi"));
+/// assert_eq!(text.as_binary(), None);
+/// let binary = Message::from(vec![1, 2]);
+/// assert!(binary.is_binary());
+/// assert_eq!(binary.as_text(), None); // binary is never read as text
+/// assert_eq!(binary.into_binary().as_deref(), Some(&[1u8, 2][..]));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
@@ -88,6 +101,54 @@ impl Message {
         }
     }
 
+    /// `true` for a text message.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// `true` for a binary message.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Message::Binary(_))
+    }
+
+    /// The text of a text message; `None` for a binary one (even if its
+    /// bytes happen to be UTF-8). No copy and no UTF-8 check: both were
+    /// done when the message was received or made.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Message::Text(text) => Some(text.as_str()),
+            Message::Binary(_) => None,
+        }
+    }
+
+    /// The text of a text message, without copying (the [`Utf8Bytes`]
+    /// shares the received buffer); `None` for a binary one.
+    pub fn into_text(self) -> Option<Utf8Bytes> {
+        match self {
+            Message::Text(text) => Some(text),
+            Message::Binary(_) => None,
+        }
+    }
+
+    /// The payload of a binary message; `None` for a text one. For the
+    /// payload of either kind, use [`as_bytes`](Message::as_bytes).
+    pub fn as_binary(&self) -> Option<&Bytes> {
+        match self {
+            Message::Binary(data) => Some(data),
+            Message::Text(_) => None,
+        }
+    }
+
+    /// The payload of a binary message, without copying; `None` for a text
+    /// one. For the payload of either kind, use
+    /// [`into_bytes`](Message::into_bytes).
+    pub fn into_binary(self) -> Option<Bytes> {
+        match self {
+            Message::Binary(data) => Some(data),
+            Message::Text(_) => None,
+        }
+    }
+
     /// The payload length in bytes.
     pub fn len(&self) -> usize {
         self.as_bytes().len()
@@ -98,7 +159,7 @@ impl Message {
         self.len() == 0
     }
 
-    /// The payload.
+    /// The payload, text or binary. No copy.
     pub fn as_bytes(&self) -> &Bytes {
         match self {
             Message::Text(text) => text.as_bytes(),
@@ -106,7 +167,7 @@ impl Message {
         }
     }
 
-    /// The payload, without copying.
+    /// The payload, text or binary, without copying.
     pub fn into_bytes(self) -> Bytes {
         match self {
             Message::Text(text) => text.into_bytes(),
