@@ -19,7 +19,7 @@ pub enum Event {
     /// reply, if one was owed, is already queued; the adapters have written
     /// it (and, as a client, waited for the server's end) before they
     /// return this, so the stream may be dropped then. This is the last
-    /// event.
+    /// event, and the last item of the tokio adapter's `Stream`s.
     Close(Option<CloseFrame>),
 }
 

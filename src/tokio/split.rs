@@ -163,6 +163,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketWriter<S> {
         lock(&self.shared).poll_flush(cx, Side::Writer)
     }
 
+    /// Starts the closing handshake (1000) and writes it out; the reader's
+    /// last item is the peer's reply.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         let mut inner = lock(&self.shared);
         inner.conn.close(CloseCode::NORMAL, "")?;

@@ -252,7 +252,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
     }
 
     /// Starts the closing handshake (1000) and writes it out; keep polling
-    /// the stream to receive the peer's reply.
+    /// the stream: the peer's reply is its last item.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), StreamError>> {
         let inner = &mut self.get_mut().inner;
         inner.conn.close(CloseCode::NORMAL, "")?;
