@@ -85,8 +85,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
 
     /// Queues a message and waits until it is written to the stream.
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), StreamError> {
-        self.feed(message).await?;
-        self.flush().await
+        // Not `feed` then `flush`: nested futures would each keep room for
+        // the message, and every connection's task carries the largest.
+        let message = message.into();
+        poll_fn(|cx| self.inner.poll_ready(cx, Side::Reader)).await?;
+        self.inner.queue(message)?;
+        poll_fn(|cx| self.inner.poll_flush(cx, Side::Reader)).await
     }
 
     /// Queues a message without waiting for it to be written, after waiting
