@@ -194,9 +194,12 @@ pub mod hub;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 mod parsed;
+mod rng;
 pub mod security;
 pub mod shutdown;
 mod stream_error;
+#[cfg(test)]
+mod testing;
 #[cfg(feature = "tls")]
 pub mod tls;
 mod tls_error;

@@ -541,7 +541,7 @@ impl Connection {
 
     fn mask_key(&self) -> Option<[u8; 4]> {
         match self.role {
-            Role::Client => Some(rand::random()),
+            Role::Client => Some(crate::rng::mask_key()),
             Role::Server => None,
         }
     }

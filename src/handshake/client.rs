@@ -135,7 +135,7 @@ impl ClientRequest {
             Some(_) => target.to_owned(),
         };
 
-        let nonce: [u8; 16] = rand::random();
+        let nonce = crate::rng::handshake_nonce();
         Ok(ClientRequest {
             tls,
             host: host.to_ascii_lowercase(),
