@@ -43,8 +43,9 @@
 //! and the rule in the body; a server that cannot upgrade gets 500.
 
 use std::future::Future;
+use std::net::SocketAddr;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 
@@ -62,6 +63,10 @@ pub struct WebSocketUpgrade {
     upgrade: Upgrade,
     config: Config,
     options: AcceptOptions,
+    /// The client's address, when the app is served with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`: for the
+    /// `tracing` feature's events.
+    peer: Option<SocketAddr>,
 }
 
 /// Why a request is not a WebSocket handshake we can take; answered with
@@ -85,11 +90,19 @@ impl<S: Send + Sync> FromRequestParts<S> for WebSocketUpgrade {
     type Rejection = WebSocketRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let upgrade = Upgrade::from_parts(parts).map_err(WebSocketRejection)?;
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0);
+        let upgrade = Upgrade::parse_parts(parts).map_err(|e| {
+            crate::trace::server_handshake_failed(&e, peer);
+            WebSocketRejection(e)
+        })?;
         Ok(WebSocketUpgrade {
             upgrade,
             config: Config::default(),
             options: AcceptOptions::default(),
+            peer,
         })
     }
 }
@@ -154,6 +167,7 @@ impl WebSocketUpgrade {
     /// Refuses the request with `refusal` (a status such as 401 or 403,
     /// headers, a body).
     pub fn reject(self, refusal: Refusal) -> Response {
+        crate::trace::refusal_sent(refusal.sent_status(), self.peer);
         refusal.into_response()
     }
 
@@ -168,14 +182,29 @@ impl WebSocketUpgrade {
     {
         match self.upgrade.accept(&self.options, self.config) {
             Ok((response, pending)) => {
-                tokio::spawn(async move {
+                let task = async move {
                     if let Ok(ws) = pending.await {
                         callback(ws).await;
                     }
-                });
+                };
+                // The connection's events (a broken rule, a timeout) then
+                // name the peer too.
+                #[cfg(feature = "tracing")]
+                let task = tracing::Instrument::instrument(
+                    task,
+                    tracing::debug_span!(
+                        "websocket",
+                        peer = self.peer.map(tracing::field::display)
+                    ),
+                );
+                tokio::spawn(task);
                 response
             }
-            Err(e) => handshake::Error::AcceptFailed(e).to_http(),
+            Err(e) => {
+                let error = handshake::Error::AcceptFailed(e);
+                crate::trace::server_handshake_failed(&error, self.peer);
+                error.to_http()
+            }
         }
     }
 }

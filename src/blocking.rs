@@ -216,6 +216,7 @@ where
             Ok(WebSocket::from_connection(stream, conn))
         }
         Err(e) => {
+            crate::trace::server_handshake_failed(&e, None);
             let _ = stream.shutdown_write();
             Err(e.into())
         }
@@ -238,7 +239,9 @@ pub fn client<S: Transport>(
             ClientAction::Write => handshake_step(&mut hs, &mut stream, false, &mut chunk)?,
         }
     }
-    let (conn, response) = hs.finish()?;
+    let (conn, response) = hs
+        .finish()
+        .inspect_err(|e| crate::trace::client_handshake_failed(e, None))?;
     disarm(&mut stream)?;
     Ok((WebSocket::from_connection(stream, conn), response))
 }
@@ -336,6 +339,7 @@ impl<S: Transport> WebSocket<S> {
                 }
                 Ok(None) => {}
                 Err(e) => {
+                    crate::trace::connection_failed(&e, None);
                     // Best effort: the close frame explaining the failure,
                     // then the peer's end, so that it is not lost to a reset.
                     let _ = self.flush_bounded();

@@ -96,12 +96,19 @@ impl Upgrade {
     /// [`Error::UpgradeUnavailable`] when hyper offers no upgrade of this
     /// connection.
     pub fn new<B>(req: &mut http::Request<B>) -> Result<Upgrade, Error> {
-        let request = Request::from_http_request(req)?;
-        Upgrade::take(request, req.extensions_mut())
+        Request::from_http_request(req)
+            .and_then(|request| Upgrade::take(request, req.extensions_mut()))
+            .inspect_err(|e| crate::trace::server_handshake_failed(e, None))
     }
 
     /// As [`Upgrade::new`], on a request's head.
     pub fn from_parts(parts: &mut http::request::Parts) -> Result<Upgrade, Error> {
+        Upgrade::parse_parts(parts).inspect_err(|e| crate::trace::server_handshake_failed(e, None))
+    }
+
+    /// As [`Upgrade::from_parts`], without the trace event: for callers
+    /// that know more about the peer.
+    pub(crate) fn parse_parts(parts: &mut http::request::Parts) -> Result<Upgrade, Error> {
         let request = Request::from_http(parts)?;
         Upgrade::take(request, &mut parts.extensions)
     }

@@ -199,6 +199,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             Drained::More if blocked => Deliveries::More,
             Drained::Empty | Drained::More => Deliveries::Done,
             Drained::Evicted => {
+                crate::trace::subscriber_evicted(None);
                 let _ = self.conn.close(
                     crate::CloseCode::POLICY_VIOLATION,
                     "too slow: messages were not read in time",
@@ -248,6 +249,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     }
                     Ok(None) => {}
                     Err(e) => {
+                        crate::trace::connection_failed(&e, None);
                         self.ending = Some(Box::new(Ending::Failed(e)));
                         continue; // arms the close timer bounding the linger
                     }

@@ -178,7 +178,9 @@ where
             ClientAction::Write => handshake_step(&mut hs, &mut stream, false, &mut buf).await?,
         }
     }
-    let (conn, response) = hs.finish()?;
+    let (conn, response) = hs
+        .finish()
+        .inspect_err(|e| crate::trace::client_handshake_failed(e, None))?;
     Ok((WebSocketStream::from_connection(stream, conn), response))
 }
 
@@ -234,6 +236,7 @@ where
     match hs.finish() {
         Ok(conn) => Ok(WebSocketStream::from_connection(stream, conn)),
         Err(e) => {
+            crate::trace::server_handshake_failed(&e, None);
             // The refusal, if any, is written; the shutdown is bounded too.
             let _ = tokio::time::timeout(handshake::REFUSAL_GRACE, stream.shutdown()).await;
             Err(e.into())
