@@ -5,6 +5,8 @@
 //! on.
 #![cfg(all(feature = "tracing", feature = "tokio"))]
 
+mod harness;
+
 use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -199,4 +201,31 @@ fn axum_refusals_name_the_peer() {
         assert!(line.contains(&format!("peer={peer}")), "{line}");
         assert!(line.contains(&format!("status={status}")), "{line}");
     }
+}
+
+#[test]
+fn a_hub_eviction_is_logged_once_as_a_warning() {
+    use rfc6455::hub::{Hub, HubConfig};
+
+    let lines = recorded(|| async {
+        let hub = Hub::new(HubConfig::default().max_queue_messages(10));
+        let config = Config::default().send_high_water(0);
+        let (slow, mut slow_client, task) = harness::member(&hub, config, 256);
+        slow.subscribe("feed");
+        let mut sent = 0;
+        while !slow.is_evicted() {
+            hub.publish("feed", format!("{sent:0>200}"));
+            sent += 1;
+            tokio::task::yield_now().await;
+            assert!(sent < 100, "never evicted");
+        }
+        // Read the backlog up to the 1008, and let the server finish.
+        while !matches!(slow_client.recv().await, Ok(Event::Close(_)) | Err(_)) {}
+        assert!(task.await.unwrap().is_ok());
+    });
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("WARN") && lines[0].contains("close_code=1008"),
+        "{lines:#?}"
+    );
 }
