@@ -257,6 +257,7 @@ async fn extended_connect(
                 })
                 .await;
             }
+            crate::trace::client_handshake_failed(&e, None);
             let mut send = send;
             send.send_reset(h2::Reason::CANCEL);
             return Err(e.into());
