@@ -237,3 +237,25 @@ fn a_masked_frame_from_the_server_fails_the_client_with_1002() {
     assert_eq!(error.close_code(), CloseCode(1002));
     assert_eq!(opcodes(&pair.client.wire), [OpCode::Close]);
 }
+
+#[test]
+fn a_client_stops_waiting_for_a_server_that_never_closes_tcp() {
+    let mut pair = Pair::new(Config::default().close_timeout(secs(5)));
+    pair.server.holds_open = true;
+    pair.client.conn.close(CloseCode::NORMAL, "bye").unwrap();
+    pair.drive();
+    // The closing handshake is done: the client now waits for the FIN
+    // (RFC 6455 §7.1.1), bounded by the close timeout.
+    let State::Closed(status) = pair.client.conn.state() else {
+        panic!("{:?}", pair.client.conn.state());
+    };
+    assert!(status.clean);
+    pair.advance(secs(5) - ms(1));
+    assert_eq!(pair.client.closed_at, None);
+    pair.advance(ms(1));
+    assert_eq!(pair.client.closed_at, Some(secs(5)));
+    assert!(
+        pair.client.errors.is_empty(),
+        "a clean close, not a failure"
+    );
+}

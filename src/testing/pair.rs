@@ -30,6 +30,9 @@ pub(crate) struct Endpoint {
     pub(crate) frozen: bool,
     /// The most bytes one read takes: 1 delivers byte by byte.
     pub(crate) read_size: usize,
+    /// Never shut down or close the transport, whatever the connection
+    /// asks: a peer that leaves TCP open after the closing handshake.
+    pub(crate) holds_open: bool,
     /// This end shut its write half down (TCP FIN), at this virtual time.
     pub(crate) shut_at: Option<Duration>,
     /// This end closed the transport, at this virtual time.
@@ -48,6 +51,7 @@ impl Endpoint {
             errors: Vec::new(),
             frozen: false,
             read_size: usize::MAX,
+            holds_open: false,
             shut_at: None,
             closed_at: None,
             eof_seen: false,
@@ -205,6 +209,9 @@ fn write(end: &mut Endpoint, now: Instant, elapsed: Duration) -> bool {
             out.advance(n);
         }
         moved = true;
+    }
+    if end.holds_open {
+        return moved;
     }
     if end.shut_at.is_none() && end.conn.should_shutdown() {
         end.shut_at = Some(elapsed);
