@@ -32,11 +32,11 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
 
-mod maybe_tls;
+mod connect;
 #[cfg(feature = "tls")]
 mod tls;
 
-pub use maybe_tls::MaybeTlsStream;
+pub use connect::MaybeTlsStream;
 #[cfg(feature = "tls")]
 pub use tls::{accept_tls, accept_tls_with, connect_tls, TlsServerStream};
 
@@ -158,7 +158,7 @@ pub fn connect_with(
     request: ClientRequest,
     config: Config,
 ) -> Result<(WebSocket<MaybeTlsStream>, Response), StreamError> {
-    maybe_tls::connect(&request, config, crate::client_tls::ClientTls::Default)
+    connect::over_tcp(&request, config, crate::tls::ClientTls::Default)
 }
 
 /// Runs the server handshake over `stream`, accepting any valid request,

@@ -181,7 +181,6 @@
 #[cfg(feature = "axum")]
 pub mod axum;
 pub mod blocking;
-mod client_tls;
 mod close;
 mod connection;
 #[cfg(feature = "deflate")]
@@ -201,9 +200,7 @@ pub mod shutdown;
 mod stream_error;
 #[cfg(test)]
 mod testing;
-#[cfg(feature = "tls")]
 pub mod tls;
-mod tls_error;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 mod trace;
@@ -220,7 +217,7 @@ pub use extensions::Extensions;
 pub use parsed::Parsed;
 pub use shutdown::{Shutdown, ShutdownGuard};
 pub use stream_error::StreamError;
-pub use tls_error::TlsError;
+pub use tls::TlsError;
 pub use utf8::Utf8Bytes;
 
 /// The README's examples, compiled and run as doctests.

@@ -1,17 +1,21 @@
-//! TLS for `wss://` (feature `tls`): the rustls glue both adapters share.
+//! TLS for `wss://`: what both adapters share (the rustls config a client
+//! gets, the name its certificate must match, and [`TlsError`]).
 //!
-//! The adapters connect `wss://` URLs through rustls, verifying the server
-//! against the Mozilla roots of `webpki-roots` ([`default_client_config`]),
-//! or against a `rustls::ClientConfig` of your own:
-//! `blocking::connect_tls` and `tokio::connect_tls`. Servers take a
-//! `rustls::ServerConfig`: `blocking::accept_tls` and `tokio::accept_tls`.
-//! TLS changes only the stream: the WebSocket handshake and protocol run
-//! unchanged on top.
+//! With the feature `tls`, the adapters connect `wss://` URLs through
+//! rustls, verifying the server against the Mozilla roots of
+//! `webpki-roots` ([`default_client_config`]), or against a
+//! `rustls::ClientConfig` of your own: `blocking::connect_tls` and
+//! `tokio::connect_tls`. Servers take a `rustls::ServerConfig`:
+//! `blocking::accept_tls` and `tokio::accept_tls`. TLS changes only the
+//! stream: the WebSocket handshake and protocol run unchanged on top.
+//! Without the feature this module holds only [`TlsError`], and a `wss://`
+//! URL fails with [`TlsError::NotEnabled`] before anything is connected.
 //!
-//! [`rustls`] is re-exported so that your configs come from the same
-//! version this crate uses.
+//! `rustls` is re-exported so that your configs come from the same version
+//! this crate uses.
 //!
 //! ```no_run
+//! # #[cfg(feature = "tls")] {
 //! use std::sync::Arc;
 //! use rfc6455::handshake::ClientRequest;
 //! use rfc6455::tls::rustls;
@@ -25,78 +29,159 @@
 //! let request = ClientRequest::new("wss://internal.example:9443/feed")?;
 //! let (mut ws, _response) = blocking::connect_tls(request, Config::default(), Arc::new(tls))?;
 //! ws.send("hello")?;
+//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::io;
-use std::sync::{Arc, OnceLock};
+use std::fmt;
 
-pub use rustls;
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::ServerName;
-use rustls::ClientConfig;
+#[cfg(feature = "tls")]
+pub use with_rustls::*;
 
-use crate::handshake::ClientRequest;
-use crate::{StreamError, TlsError};
+use crate::StreamError;
 
-/// The client config `wss://` URLs get by default: the `webpki-roots`
-/// trust anchors, TLS 1.2 and 1.3, no client certificate.
-///
-/// It uses the process-wide rustls `CryptoProvider` if one is installed,
-/// and *ring* otherwise. It is built once and shared.
+/// Why a TLS (`wss://`) connection could not be set up; inside
+/// [`StreamError::Tls`].
 ///
 /// ```
-/// let config = rfc6455::tls::default_client_config()?;
-/// assert!(config.alpn_protocols.is_empty()); // WebSocket runs over HTTP/1.1
-/// # Ok::<(), rfc6455::TlsError>(())
+/// use rfc6455::{StreamError, TlsError};
+///
+/// fn explain(e: &StreamError) -> &'static str {
+///     match e {
+///         StreamError::Tls(TlsError::NotEnabled) => "rebuild with the `tls` feature",
+///         StreamError::Tls(_) => "the TLS handshake failed",
+///         _ => "something else",
+///     }
+/// }
+/// assert_eq!(explain(&StreamError::Tls(TlsError::NotEnabled)), "rebuild with the `tls` feature");
 /// ```
-pub fn default_client_config() -> Result<Arc<ClientConfig>, TlsError> {
-    static DEFAULT: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-    if let Some(config) = DEFAULT.get() {
-        return Ok(config.clone());
-    }
-    let provider = CryptoProvider::get_default()
-        .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(TlsError::Rustls)?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(DEFAULT.get_or_init(|| Arc::new(config)).clone())
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The URL is `wss://` but the crate was built without the `tls`
+    /// feature. Nothing was connected.
+    NotEnabled,
+    /// The URL's host is neither a DNS name nor an IP address that TLS can
+    /// verify a certificate against.
+    InvalidServerName(String),
+    /// rustls failed: most often the handshake (a certificate that is not
+    /// trusted or not for this host, a peer that does not speak TLS), or a
+    /// config it cannot build.
+    #[cfg(feature = "tls")]
+    Rustls(rustls::Error),
 }
 
-/// The name a `wss://` request's certificate must be valid for: its host,
-/// a DNS name or an IP address.
-pub(crate) fn server_name(request: &ClientRequest) -> Result<ServerName<'static>, TlsError> {
-    ServerName::try_from(request.host().to_owned())
-        .map_err(|_| TlsError::InvalidServerName(request.host().to_owned()))
-}
-
-/// An I/O error that rustls raised (during the handshake, say) becomes
-/// [`StreamError::Tls`]; any other stays [`StreamError::Io`].
-pub(crate) fn io_error(e: io::Error) -> StreamError {
-    if !e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
-        return StreamError::Io(e);
-    }
-    match e
-        .into_inner()
-        .map(|inner| inner.downcast::<rustls::Error>())
-    {
-        Some(Ok(tls)) => StreamError::Tls(TlsError::Rustls(*tls)),
-        // Checked just above; kept total all the same.
-        Some(Err(inner)) => StreamError::Io(io::Error::new(io::ErrorKind::InvalidData, inner)),
-        None => StreamError::Io(io::Error::from(io::ErrorKind::InvalidData)),
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsError::NotEnabled => {
+                f.write_str("wss:// needs TLS: build rfc6455 with the `tls` feature")
+            }
+            TlsError::InvalidServerName(host) => {
+                write!(f, "{host:?} is not a valid TLS server name")
+            }
+            #[cfg(feature = "tls")]
+            TlsError::Rustls(e) => write!(f, "TLS failed: {e}"),
+        }
     }
 }
 
-/// [`io_error`] over an adapter's result.
+impl std::error::Error for TlsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            #[cfg(feature = "tls")]
+            TlsError::Rustls(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Which TLS client config a connection gets: the adapters' `connect`
+/// functions and the reconnecting client share this choice. `ws://` URLs
+/// ignore it.
+#[derive(Clone)]
+pub(crate) enum ClientTls {
+    /// [`default_client_config`], or, without the `tls` feature,
+    /// [`TlsError::NotEnabled`].
+    Default,
+    /// The caller's.
+    #[cfg(feature = "tls")]
+    Config(std::sync::Arc<rustls::ClientConfig>),
+}
+
+/// An adapter's error, with what rustls raised put back under
+/// [`StreamError::Tls`]: a TLS stream reports rustls failures (in its
+/// handshake, say) as I/O errors. Any other error is returned as it is.
 pub(crate) fn stream_error(e: StreamError) -> StreamError {
     match e {
-        StreamError::Io(e) => io_error(e),
+        #[cfg(feature = "tls")]
+        StreamError::Io(e) => match e.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+            Some(tls) => TlsError::Rustls(tls.clone()).into(),
+            None => StreamError::Io(e),
+        },
         other => other,
     }
 }
+
+/// The rustls glue, built with the feature `tls` only.
+#[cfg(feature = "tls")]
+mod with_rustls {
+    use std::sync::{Arc, OnceLock};
+
+    pub use rustls;
+    use rustls::crypto::CryptoProvider;
+    use rustls::pki_types::ServerName;
+    use rustls::ClientConfig;
+
+    use super::{ClientTls, TlsError};
+    use crate::handshake::ClientRequest;
+
+    /// The client config `wss://` URLs get by default: the `webpki-roots`
+    /// trust anchors, TLS 1.2 and 1.3, no client certificate.
+    ///
+    /// It uses the process-wide rustls `CryptoProvider` if one is
+    /// installed, and *ring* otherwise. It is built once and shared.
+    ///
+    /// ```
+    /// let config = rfc6455::tls::default_client_config()?;
+    /// assert!(config.alpn_protocols.is_empty()); // WebSocket runs over HTTP/1.1
+    /// # Ok::<(), rfc6455::TlsError>(())
+    /// ```
+    pub fn default_client_config() -> Result<Arc<ClientConfig>, TlsError> {
+        static DEFAULT: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+        if let Some(config) = DEFAULT.get() {
+            return Ok(config.clone());
+        }
+        let provider = CryptoProvider::get_default()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(TlsError::Rustls)?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(DEFAULT.get_or_init(|| Arc::new(config)).clone())
+    }
+
+    impl ClientTls {
+        /// The config, and the name the server's certificate must be valid
+        /// for: the request's host, a DNS name or an IP address. Both are
+        /// known before anything is connected.
+        pub(crate) fn resolve(
+            self,
+            request: &ClientRequest,
+        ) -> Result<(Arc<ClientConfig>, ServerName<'static>), TlsError> {
+            let config = match self {
+                ClientTls::Default => default_client_config()?,
+                ClientTls::Config(config) => config,
+            };
+            let name = ServerName::try_from(request.host().to_owned())
+                .map_err(|_| TlsError::InvalidServerName(request.host().to_owned()))?;
+            Ok((config, name))
+        }
+    }
+}
+

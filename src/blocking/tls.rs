@@ -1,20 +1,23 @@
 //! `wss://` for the blocking adapter (feature `tls`): rustls streams as
-//! [`Transport`]s, a client with a config of your own, and a TLS server.
+//! [`Transport`]s, the TLS client stream `connect` opens, a client with a
+//! config of your own, and a TLS server. The shared part (configs, server
+//! names, errors) is in [`crate::tls`].
 
 use std::io::{self, Write};
 use std::net::TcpStream;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustls::{
-    ClientConfig, ConnectionCommon, ServerConfig, ServerConnection, SideData, StreamOwned,
+    ClientConfig, ClientConnection, ConnectionCommon, ServerConfig, ServerConnection, SideData,
+    StreamOwned,
 };
 
-use super::maybe_tls::{self, MaybeTlsStream};
+use super::connect::{self, MaybeTlsStream};
 use super::{Transport, WebSocket};
-use crate::client_tls::ClientTls;
 use crate::handshake::{AcceptOptions, ClientRequest, Refusal, Request, Response};
+use crate::tls::{stream_error, ClientTls};
 use crate::{Config, StreamError, TlsError};
 
 /// The stream of a connection accepted by [`accept_tls`]: rustls' server
@@ -72,7 +75,21 @@ pub fn connect_tls(
     config: Config,
     tls: Arc<ClientConfig>,
 ) -> Result<(WebSocket<MaybeTlsStream>, Response), StreamError> {
-    maybe_tls::connect(&request, config, ClientTls::Config(tls))
+    connect::over_tcp(&request, config, ClientTls::Config(tls))
+}
+
+/// TLS over TCP to a `wss://` request's host: the config and the server
+/// name are checked before dialing. The TLS handshake runs with the first
+/// write, inside the WebSocket handshake's time budget.
+pub(super) fn open_tls(
+    request: &ClientRequest,
+    tls: ClientTls,
+    deadline: Instant,
+) -> Result<MaybeTlsStream, StreamError> {
+    let (config, name) = tls.resolve(request)?;
+    let conn = ClientConnection::new(config, name).map_err(TlsError::Rustls)?;
+    let stream = StreamOwned::new(conn, connect::dial(request, deadline)?);
+    Ok(MaybeTlsStream::Tls(Box::new(stream)))
 }
 
 /// Runs the server handshake over TLS, accepting any valid request: the
@@ -135,6 +152,5 @@ where
     let conn = ServerConnection::new(tls).map_err(TlsError::Rustls)?;
     // The TLS handshake runs with the first read, inside the WebSocket
     // handshake's time budget.
-    super::accept_with(StreamOwned::new(conn, stream), config, decide)
-        .map_err(crate::tls::stream_error)
+    super::accept_with(StreamOwned::new(conn, stream), config, decide).map_err(stream_error)
 }

@@ -75,10 +75,10 @@
 //! `wss://` URLs connect over TLS with the feature `tls` (`connect_tls`
 //! takes your own rustls config); servers use `accept_tls`.
 
+mod connect;
 #[cfg(feature = "h2")]
 pub mod h2;
 mod inner;
-mod maybe_tls;
 mod read_buffers;
 pub mod reconnect;
 mod split;
@@ -93,7 +93,7 @@ use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
-pub use maybe_tls::MaybeTlsStream;
+pub use connect::MaybeTlsStream;
 pub use split::{WebSocketReader, WebSocketWriter};
 pub use stream::WebSocketStream;
 #[cfg(feature = "tls")]
@@ -145,7 +145,7 @@ pub async fn connect_with(
     request: ClientRequest,
     config: Config,
 ) -> Result<(WebSocketStream<MaybeTlsStream>, Response), StreamError> {
-    maybe_tls::connect(&request, config, crate::client_tls::ClientTls::Default).await
+    connect::over_tcp(&request, config, crate::tls::ClientTls::Default).await
 }
 
 /// Runs the client handshake over a connected stream.

@@ -69,10 +69,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use super::maybe_tls::{self, MaybeTlsStream};
-use super::WebSocketStream;
-use crate::client_tls::ClientTls;
+use super::{connect, MaybeTlsStream, WebSocketStream};
 use crate::handshake::{self, ClientRequest};
+use crate::tls::ClientTls;
 use crate::{CloseCode, Config, Event, Message, SendError, StreamError, MAX_REASON_LEN};
 
 /// A boxed, sendable future: what an [`on_connect`](Builder::on_connect)
@@ -1294,7 +1293,7 @@ fn attempt(
             let request = (settings.request)()?;
             let tls = settings.tls.clone();
             let (mut ws, _response) =
-                maybe_tls::connect(&request, settings.config.clone(), tls).await?;
+                connect::over_tcp(&request, settings.config.clone(), tls).await?;
             if let Some(hook) = &settings.hook {
                 hook(&mut ws).await?;
             }

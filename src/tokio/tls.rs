@@ -1,17 +1,19 @@
-//! `wss://` for the tokio adapter (features `tokio` and `tls`): a client
-//! with a config of your own, and a TLS server.
+//! `wss://` for the tokio adapter (features `tokio` and `tls`): the TLS
+//! client stream `connect` opens, a client with a config of your own, a
+//! TLS server, and TLS for HTTP/2 (feature `h2`). The shared part
+//! (configs, server names, errors) is in [`crate::tls`].
 
 use std::sync::Arc;
 
 use rustls::{ClientConfig, ServerConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
 
-use super::maybe_tls::{self, MaybeTlsStream};
+use super::connect::{self, MaybeTlsStream};
 use super::{accept_with, within, WebSocketStream};
-use crate::client_tls::ClientTls;
 use crate::handshake::{AcceptOptions, ClientRequest, Refusal, Request, Response};
+use crate::tls::{stream_error, ClientTls};
 use crate::{Config, StreamError};
 
 /// The stream of a connection accepted by [`accept_tls`]: tokio-rustls'
@@ -44,7 +46,22 @@ pub async fn connect_tls(
     config: Config,
     tls: Arc<ClientConfig>,
 ) -> Result<(WebSocketStream<MaybeTlsStream>, Response), StreamError> {
-    maybe_tls::connect(&request, config, ClientTls::Config(tls)).await
+    connect::over_tcp(&request, config, ClientTls::Config(tls)).await
+}
+
+/// TLS over TCP to a `wss://` request's host: the config and the server
+/// name are checked before dialing, and the TLS handshake runs here.
+pub(super) async fn open_tls(
+    request: &ClientRequest,
+    tls: ClientTls,
+) -> Result<MaybeTlsStream, StreamError> {
+    let (config, name) = tls.resolve(request)?;
+    let tcp = connect::dial(request).await?;
+    let stream = TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| stream_error(e.into()))?;
+    Ok(MaybeTlsStream::Tls(Box::new(stream)))
 }
 
 /// Runs the server handshake over TLS, accepting any valid request: the
@@ -120,10 +137,10 @@ where
     let deadline = config.handshake_deadline(std::time::Instant::now());
     let stream = within(deadline.into(), TlsAcceptor::from(tls).accept(stream))
         .await?
-        .map_err(crate::tls::io_error)?;
+        .map_err(|e| stream_error(e.into()))?;
     accept_with(stream, config, decide)
         .await
-        .map_err(crate::tls::stream_error)
+        .map_err(stream_error)
 }
 
 /// TLS for an HTTP/2 client connection (feature `h2`): the default client
@@ -133,10 +150,12 @@ pub(crate) async fn connect_h2(
     request: &ClientRequest,
     tcp: TcpStream,
 ) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
-    let mut tls = (*crate::tls::default_client_config().map_err(std::io::Error::other)?).clone();
-    tls.alpn_protocols = vec![b"h2".to_vec()];
-    let name = crate::tls::server_name(request).map_err(std::io::Error::other)?;
-    let stream = tokio_rustls::TlsConnector::from(Arc::new(tls))
+    let (config, name) = ClientTls::Default
+        .resolve(request)
+        .map_err(std::io::Error::other)?;
+    let mut config = (*config).clone();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let stream = TlsConnector::from(Arc::new(config))
         .connect(name, tcp)
         .await?;
     if stream.get_ref().1.alpn_protocol() != Some(b"h2") {

@@ -1,13 +1,15 @@
-//! The stream [`connect`](super::connect) returns: TCP, with TLS on top for
-//! `wss://`.
+//! Connecting to a URL: TCP to its host, TLS on top for `wss://`, then the
+//! client handshake. [`MaybeTlsStream`] is the stream this gives.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "tls")]
+use super::tls::open_tls;
 use super::{Transport, WebSocket};
-use crate::client_tls::ClientTls;
 use crate::handshake::{ClientRequest, Response};
+use crate::tls::{stream_error, ClientTls};
 use crate::{Config, StreamError};
 
 /// A client's stream: plain TCP for `ws://`, TLS over TCP for `wss://`
@@ -31,47 +33,32 @@ pub enum MaybeTlsStream {
     Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
 }
 
+/// Runs `$plain` on a `ws://` stream and `$tls` (or the same code) on a
+/// `wss://` one: the one match that knows the `Tls` variant may not exist.
+macro_rules! either {
+    ($stream:expr, $s:ident => $body:expr) => {
+        either!($stream, $s => $body, $s => $body)
+    };
+    ($stream:expr, $p:ident => $plain:expr, $t:ident => $tls:expr) => {
+        match $stream {
+            MaybeTlsStream::Plain($p) => $plain,
+            #[cfg(feature = "tls")]
+            MaybeTlsStream::Tls($t) => $tls,
+        }
+    };
+}
+
 impl MaybeTlsStream {
     /// The TCP stream underneath, for addresses and socket options. Reading
     /// or writing it directly corrupts the connection.
     pub fn tcp(&self) -> &TcpStream {
-        match self {
-            MaybeTlsStream::Plain(tcp) => tcp,
-            #[cfg(feature = "tls")]
-            MaybeTlsStream::Tls(tls) => &tls.sock,
-        }
-    }
-
-    /// Opens TCP to the request's host, with TLS on top for `wss://`. The
-    /// TLS handshake runs with the first write, inside the WebSocket
-    /// handshake's time budget.
-    fn open(
-        request: &ClientRequest,
-        tls: ClientTls,
-        deadline: Instant,
-    ) -> Result<MaybeTlsStream, StreamError> {
-        if !request.is_tls() {
-            return Ok(MaybeTlsStream::Plain(dial(request, deadline)?));
-        }
-        #[cfg(feature = "tls")]
-        {
-            let (config, name) = tls.resolve(request)?;
-            let conn =
-                rustls::ClientConnection::new(config, name).map_err(crate::TlsError::Rustls)?;
-            let stream = rustls::StreamOwned::new(conn, dial(request, deadline)?);
-            Ok(MaybeTlsStream::Tls(Box::new(stream)))
-        }
-        #[cfg(not(feature = "tls"))]
-        {
-            let _ = tls;
-            Err(crate::TlsError::NotEnabled.into())
-        }
+        either!(self, tcp => tcp, tls => &tls.sock)
     }
 }
 
 /// Connects to the request's URL and runs the client handshake: what
 /// `connect_with` and `connect_tls` share.
-pub(crate) fn connect(
+pub(crate) fn over_tcp(
     request: &ClientRequest,
     config: Config,
     tls: ClientTls,
@@ -79,17 +66,25 @@ pub(crate) fn connect(
     // TCP setup falls under the handshake's deadline too (the machine
     // starts its own just after, so the whole may take up to twice it).
     let deadline = config.handshake_deadline(Instant::now());
-    let stream = MaybeTlsStream::open(request, tls, deadline)?;
-    let result = super::client(stream, request, config);
-    #[cfg(feature = "tls")]
-    let result = result.map_err(crate::tls::stream_error);
-    result
+    let stream = if request.is_tls() {
+        open_tls(request, tls, deadline)?
+    } else {
+        MaybeTlsStream::Plain(dial(request, deadline)?)
+    };
+    // A TLS stream reports its handshake's failures as I/O errors.
+    super::client(stream, request, config).map_err(stream_error)
+}
+
+/// Without the feature `tls`, `wss://` fails before anything is connected.
+#[cfg(not(feature = "tls"))]
+fn open_tls(_: &ClientRequest, _: ClientTls, _: Instant) -> Result<MaybeTlsStream, StreamError> {
+    Err(crate::TlsError::NotEnabled.into())
 }
 
 /// TCP to the request's host, trying each of its addresses until
 /// `deadline` (a timeout is [`StreamError::HandshakeTimeout`]). Name
 /// resolution itself cannot be bounded with std.
-fn dial(request: &ClientRequest, deadline: Instant) -> Result<TcpStream, StreamError> {
+pub(super) fn dial(request: &ClientRequest, deadline: Instant) -> Result<TcpStream, StreamError> {
     let mut last = None;
     for addr in (request.host(), request.port()).to_socket_addrs()? {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -113,62 +108,34 @@ fn dial(request: &ClientRequest, deadline: Instant) -> Result<TcpStream, StreamE
 
 impl Read for MaybeTlsStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            MaybeTlsStream::Plain(tcp) => tcp.read(buf),
-            #[cfg(feature = "tls")]
-            MaybeTlsStream::Tls(tls) => tls.read(buf),
-        }
+        either!(self, s => s.read(buf))
     }
 }
 
 impl Write for MaybeTlsStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            MaybeTlsStream::Plain(tcp) => tcp.write(buf),
-            #[cfg(feature = "tls")]
-            MaybeTlsStream::Tls(tls) => tls.write(buf),
-        }
+        either!(self, s => s.write(buf))
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        match self {
-            MaybeTlsStream::Plain(tcp) => tcp.write_vectored(bufs),
-            #[cfg(feature = "tls")]
-            MaybeTlsStream::Tls(tls) => tls.write_vectored(bufs),
-        }
+        either!(self, s => s.write_vectored(bufs))
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            MaybeTlsStream::Plain(tcp) => tcp.flush(),
-            #[cfg(feature = "tls")]
-            MaybeTlsStream::Tls(tls) => tls.flush(),
-        }
+        either!(self, s => s.flush())
     }
 }
 
 impl Transport for MaybeTlsStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        match self {
-            MaybeTlsStream::Plain(tcp) => Transport::set_read_timeout(tcp, timeout),
-            #[cfg(feature = "tls")]
-            MaybeTlsStream::Tls(tls) => tls.set_read_timeout(timeout),
-        }
+        either!(self, s => Transport::set_read_timeout(s, timeout))
     }
 
     fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        match self {
-            MaybeTlsStream::Plain(tcp) => Transport::set_write_timeout(tcp, timeout),
-            #[cfg(feature = "tls")]
-            MaybeTlsStream::Tls(tls) => tls.set_write_timeout(timeout),
-        }
+        either!(self, s => Transport::set_write_timeout(s, timeout))
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
-        match self {
-            MaybeTlsStream::Plain(tcp) => tcp.shutdown_write(),
-            #[cfg(feature = "tls")]
-            MaybeTlsStream::Tls(tls) => tls.shutdown_write(),
-        }
+        either!(self, s => s.shutdown_write())
     }
 }
