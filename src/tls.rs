@@ -185,3 +185,42 @@ mod with_rustls {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::TlsError;
+    use crate::StreamError;
+
+    /// Nothing listens on port 1: a connect that dials fails with an I/O
+    /// error, so `NotEnabled` shows that nothing was dialed.
+    const WSS_TO_A_CLOSED_PORT: &str = "wss://127.0.0.1:1/";
+
+    fn is_not_enabled(e: &StreamError) -> bool {
+        let tls = e.source().and_then(|e| e.downcast_ref::<TlsError>());
+        matches!(tls, Some(TlsError::NotEnabled))
+    }
+
+    #[test]
+    fn blocking_wss_is_not_enabled_without_the_feature_and_dials_with_it() {
+        let error = crate::blocking::connect(WSS_TO_A_CLOSED_PORT).unwrap_err();
+        assert_eq!(
+            is_not_enabled(&error),
+            cfg!(not(feature = "tls")),
+            "{error:?}"
+        );
+    }
+
+    #[cfg(feature = "tokio")]
+    #[tokio::test]
+    async fn tokio_wss_is_not_enabled_without_the_feature_and_dials_with_it() {
+        let error = crate::tokio::connect(WSS_TO_A_CLOSED_PORT)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            is_not_enabled(&error),
+            cfg!(not(feature = "tls")),
+            "{error:?}"
+        );
+    }
+}
