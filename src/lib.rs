@@ -152,7 +152,7 @@
 //! | `h2` | `tokio::h2`, the HTTP/2 (RFC 8441) client on the `h2` crate, and `:protocol` from h2 servers; turns on `http` and `tokio` |
 //! | `http` | handshakes on `http` types: `Request::from_http`, `Accepted::to_http`, refusals as `http::Response` |
 //! | `deflate` | permessage-deflate (RFC 7692): the `deflate` module, `Config::deflate` |
-//! | `tls` | `wss://` over rustls (*ring* provider, webpki roots) for both adapters: `connect("wss://...")`, `connect_tls` with a rustls config of your own, `accept_tls` for servers; the `tls` module. Without it a `wss://` URL fails with [`TlsError::NotEnabled`] |
+//! | `tls` | `wss://` over rustls (*ring* provider, webpki roots) for both adapters: `connect("wss://...")`, `connect_tls` with a rustls config of your own, `accept_tls` for servers; the [`tls`] module. Without it a `wss://` URL fails with [`TlsError::NotEnabled`] |
 //! | `tracing` | `tracing` events from the adapters, none per message (a healthy connection logs nothing): refusals (`status`, `reason`, sent or received), connections failed by a broken rule (`close_code`, `rule` naming the RFC section), timeouts (handshake, close, keepalive) at `debug`, hub evictions at `warn`; `peer` where the adapter knows it (the axum extractor served with `into_make_service_with_connect_info::<SocketAddr>`), else run each connection in a span naming it. No public items: the core logs nothing and reports through its errors |
 //!
 //! ## Errors
