@@ -201,7 +201,7 @@ impl WebSocketUpgrade {
                 response
             }
             Err(e) => {
-                let error = handshake::Error::AcceptFailed(e);
+                let error = handshake::Error::Build(e);
                 crate::trace::server_handshake_failed(&error, self.peer);
                 error.to_http()
             }

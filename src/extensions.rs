@@ -76,9 +76,11 @@ impl Extensions {
     ) -> Result<Option<String>, handshake::Error> {
         if let Some(offers) = caller {
             if let Some(unrunnable) = offers.iter().find(|o| !runs(o, config)) {
-                return Err(handshake::Error::ExtensionNotEnabled {
-                    name: unrunnable.name.clone(),
-                });
+                return Err(handshake::Error::Build(
+                    handshake::BuildError::ExtensionNotEnabled {
+                        name: unrunnable.name.clone(),
+                    },
+                ));
             }
             return Ok(None); // the caller's offer stands
         }
@@ -100,8 +102,9 @@ impl Extensions {
         let _ = (answer, sent);
         #[cfg(feature = "deflate")]
         {
-            let params = crate::deflate::client_accept_offers(answer, sent)
-                .map_err(|e| handshake::Error::Deflate(Box::new(e)))?;
+            let params = crate::deflate::client_accept_offers(answer, sent).map_err(|e| {
+                handshake::Error::Response(handshake::ResponseError::Deflate(Box::new(e)))
+            })?;
             return Ok(Extensions { deflate: params });
         }
         #[allow(unreachable_code)]

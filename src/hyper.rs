@@ -44,7 +44,7 @@
 //!             });
 //!             Ok(response)
 //!         }
-//!         Err(e) => Ok(rfc6455::handshake::Error::AcceptFailed(e).to_http()),
+//!         Err(e) => Ok(rfc6455::handshake::Error::from(e).to_http()),
 //!     }
 //! }
 //!
@@ -68,7 +68,7 @@ use std::pin::Pin;
 
 use hyper_util::rt::TokioIo;
 
-use crate::handshake::{AcceptError, AcceptOptions, Accepted, Error, HttpVersion, Request};
+use crate::handshake::{AcceptOptions, Accepted, BuildError, Error, HttpVersion, Request};
 use crate::tokio::WebSocketStream;
 use crate::{Config, StreamError};
 
@@ -135,13 +135,13 @@ impl Upgrade {
     ///
     /// # Errors
     ///
-    /// An [`AcceptError`] when `options` cannot be written as a valid
+    /// An [`BuildError`] when `options` cannot be written as a valid
     /// answer; nothing was agreed.
     pub fn accept<B: Default>(
         self,
         options: &AcceptOptions,
         config: Config,
-    ) -> Result<(http::Response<B>, PendingWebSocket), AcceptError> {
+    ) -> Result<(http::Response<B>, PendingWebSocket), BuildError> {
         let accepted = self.request.accept(options, &config)?;
         Ok((
             accepted.to_http(),

@@ -15,10 +15,10 @@
 //! | Setting | Default | Protects against | On violation |
 //! |---|---|---|---|
 //! | [`Config::handshake_timeout`](crate::Config::handshake_timeout) | 10 s | slowloris: a request trickled a byte at a time, or a silent connection, holding a slot | HTTP 408, [`StreamError::HandshakeTimeout`](crate::StreamError::HandshakeTimeout) |
-//! | [`Limits::max_size`](crate::handshake::Limits::max_size) (in [`Config::handshake_limits`](crate::Config::handshake_limits)) | 8 KiB | an endless or oversized head | HTTP 431, [`handshake::Error::RequestTooLarge`](crate::handshake::Error::RequestTooLarge) |
-//! | [`Limits::max_headers`](crate::handshake::Limits::max_headers) | 64 fields | a header flood that costs parse time | HTTP 431, [`handshake::Error::TooManyHeaders`](crate::handshake::Error::TooManyHeaders) |
+//! | [`Limits::max_size`](crate::handshake::Limits::max_size) (in [`Config::handshake_limits`](crate::Config::handshake_limits)) | 8 KiB | an endless or oversized head | HTTP 431, [`handshake::RequestError::TooLarge`](crate::handshake::RequestError::TooLarge) |
+//! | [`Limits::max_headers`](crate::handshake::Limits::max_headers) | 64 fields | a header flood that costs parse time | HTTP 431, [`handshake::RequestError::TooManyHeaders`](crate::handshake::RequestError::TooManyHeaders) |
 //! | [`REFUSAL_GRACE`](crate::handshake::REFUSAL_GRACE) (fixed) | 500 ms past the deadline | a client that stops reading while a refusal (400, 403, 408, 426, 431, 500) is written to it | the connection is dropped |
-//! | request framing (no setting) | an upgrade may not announce a body | request smuggling: a body a proxy reads as HTTP but we would read as frames after the switch (RFC 9112 §6.3, RFC 9110 §7.8) | HTTP 400, [`handshake::Error::RequestHasBody`](crate::handshake::Error::RequestHasBody) |
+//! | request framing (no setting) | an upgrade may not announce a body | request smuggling: a body a proxy reads as HTTP but we would read as frames after the switch (RFC 9112 §6.3, RFC 9110 §7.8) | HTTP 400, [`handshake::RequestError::HasBody`](crate::handshake::RequestError::HasBody) |
 //!
 //! The deadline covers the whole handshake, not each read: bytes arriving
 //! slowly do not extend it; it is a timer of

@@ -42,7 +42,12 @@ pub(crate) fn server_handshake_failed(error: &handshake::Error, peer: Option<Soc
             }
             _ => tracing::debug!(
                 peer,
-                status = error.status(),
+                // The status the refusal went out with.
+                status = match error {
+                    handshake::Error::Request(e) => e.status(),
+                    handshake::Error::Refused { status } => *status,
+                    _ => 500,
+                },
                 reason = %error,
                 "refused an opening handshake"
             ),
@@ -68,7 +73,7 @@ pub(crate) fn refusal_sent(status: u16, peer: Option<SocketAddr>) {
     let _ = (status, peer);
 }
 
-/// A client handshake ended without a connection: the server refused
+/// A client handshake ended without a connection: the server rejected it
 /// (status), broke a rule in its answer, or did not answer in time.
 #[inline]
 pub(crate) fn client_handshake_failed(error: &handshake::Error, peer: Option<SocketAddr>) {
@@ -80,7 +85,7 @@ pub(crate) fn client_handshake_failed(error: &handshake::Error, peer: Option<Soc
                 peer,
                 status = rejection.status,
                 reason = %error,
-                "the server refused the opening handshake"
+                "the server rejected the opening handshake"
             ),
             handshake::Error::Timeout => {
                 tracing::debug!(peer, "opening handshake timed out: no answer in time")

@@ -380,13 +380,19 @@ fn head_refused_with_431(extra: &str, expected: handshake::Error) {
 #[test]
 fn oversized_head_gets_431() {
     let big = format!("X-Big: {}\r\n", "a".repeat(64 * 1024));
-    head_refused_with_431(&big, handshake::Error::RequestTooLarge { limit: 8192 });
+    head_refused_with_431(
+        &big,
+        handshake::Error::Request(handshake::RequestError::TooLarge { limit: 8192 }),
+    );
 }
 
 #[test]
 fn header_flood_gets_431() {
     let fields: String = (0..500).map(|i| format!("X-{i}: v\r\n")).collect();
-    head_refused_with_431(&fields, handshake::Error::TooManyHeaders { limit: 64 });
+    head_refused_with_431(
+        &fields,
+        handshake::Error::Request(handshake::RequestError::TooManyHeaders { limit: 64 }),
+    );
 }
 
 /// A masked binary frame header announcing `len` bytes (64-bit form), and

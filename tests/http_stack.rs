@@ -16,7 +16,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rfc6455::axum::{WebSocket, WebSocketUpgrade};
 use rfc6455::deflate::DeflateConfig;
 use rfc6455::handshake::{
-    AcceptOptions, ClientRequest, Error as HandshakeError, HttpVersion, Refusal,
+    AcceptOptions, BuildError, ClientRequest, Error as HandshakeError, HttpVersion, Refusal,
+    ResponseError,
 };
 use rfc6455::{CloseCode, Config, Event, Message, StreamError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -350,7 +351,7 @@ async fn hyper_server() -> SocketAddr {
                 });
                 Ok(response)
             }
-            Err(e) => Ok(HandshakeError::AcceptFailed(e).to_http()),
+            Err(e) => Ok(HandshakeError::from(e).to_http()),
         }
     }
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -428,9 +429,9 @@ async fn h2_client_refuses_a_server_without_extended_connect() {
     .unwrap();
     assert!(matches!(
         result,
-        Err(StreamError::Handshake(
-            HandshakeError::ExtendedConnectDisabled
-        ))
+        Err(StreamError::Handshake(HandshakeError::Response(
+            ResponseError::ExtendedConnectDisabled
+        )))
     ));
 }
 
@@ -443,8 +444,8 @@ async fn h2_client_checks_negotiation_against_its_offer() {
         .unwrap();
     assert!(matches!(
         rfc6455::tokio::h2::connect_with(request, Config::default()).await,
-        Err(StreamError::Handshake(
-            HandshakeError::ExtensionNotEnabled { .. }
-        ))
+        Err(StreamError::Handshake(HandshakeError::Build(
+            BuildError::ExtensionNotEnabled { .. }
+        )))
     ));
 }

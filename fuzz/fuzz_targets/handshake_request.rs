@@ -201,7 +201,7 @@ fn template(bytes: &[u8]) -> (Template, &[u8]) {
                 assert!(
                     matches!(
                         added,
-                        Err(Error::ReservedHeader { .. } | Error::InvalidHeader { .. })
+                        Err(Error::Build(BuildError::ReservedHeader { .. }) | Error::Build(BuildError::InvalidHeader { .. }))
                     ),
                     "{name} accepted: {added:?}"
                 );
@@ -628,7 +628,7 @@ fn check_changes(input: &[u8], request: &Request) {
             |_| {},
         );
         let target = changed.expect("the target");
-        assert_eq!(result, Err(Error::InvalidTarget { target }));
+        assert_eq!(result, Err(Error::Request(RequestError::InvalidTarget { target })));
     }
 
     let set = |name: &'static str, value: &'static [u8]| {
@@ -646,7 +646,7 @@ fn check_changes(input: &[u8], request: &Request) {
     ] {
         assert_eq!(
             rebuilt(input, request, same, set("Host", host)),
-            Err(Error::InvalidHost),
+            Err(Error::Request(RequestError::InvalidHost)),
             "Host: {}",
             String::from_utf8_lossy(host)
         );
@@ -663,7 +663,7 @@ fn check_changes(input: &[u8], request: &Request) {
         fields.push(("Origin".to_owned(), b"http://a.test".to_vec()))
     });
     match (request.origin(), second) {
-        (Some(_), second) => assert_eq!(second, Err(Error::DuplicateHeader { name: "Origin" })),
+        (Some(_), second) => assert_eq!(second, Err(Error::Request(RequestError::DuplicateHeader { name: "Origin" }))),
         (None, Ok(Parsed::Complete(changed, _))) => {
             assert_eq!(changed.origin(), Some("http://a.test"))
         }
@@ -672,7 +672,7 @@ fn check_changes(input: &[u8], request: &Request) {
     for origin in [&b"http://caf\xc3\xa9.test"[..], b"http://a\tb"] {
         assert_eq!(
             rebuilt(input, request, same, set("Origin", origin)),
-            Err(Error::InvalidOrigin),
+            Err(Error::Request(RequestError::InvalidOrigin)),
             "Origin: {origin:?}"
         );
     }
@@ -759,7 +759,7 @@ fn check_outcome(s: &Setup, out: &Outcome) {
                     assert_eq!(*refused, sent, "reported status for {refusal:?}");
                     refusal.body.clone()
                 }
-                (Error::AcceptFailed(e), Some(request), Some(Ok(options))) => {
+                (Error::Build(e), Some(request), Some(Ok(options))) => {
                     let expected = request.accept(options, &s.config).map(|_| ());
                     assert_eq!(expected, Err(e.clone()));
                     assert_eq!(out.queued, Refusal::new(500).encode());
@@ -775,7 +775,7 @@ fn check_outcome(s: &Setup, out: &Outcome) {
             };
             // RFC 6455 §4.4: our own 426 names the version we speak.
             let required: &[(&str, &[u8])] = match error {
-                Error::UnsupportedVersion { .. } => &[("sec-websocket-version", b"13")],
+                Error::Request(RequestError::UnsupportedVersion { .. }) => &[("sec-websocket-version", b"13")],
                 _ => &[],
             };
             if whole {

@@ -436,9 +436,9 @@ fn tolerate_known_issue(s: &Setup, received: usize, out: &mut Outcome) {
         &s.input[head..limits.max_size],
         "not the known issue's outcome"
     );
-    out.result = Err(Error::ResponseTooLarge {
+    out.result = Err(Error::Response(ResponseError::TooLarge {
         limit: limits.max_size,
-    });
+    }));
 }
 
 /// Where the final head of an answer ends, and its status, as httparse
@@ -662,9 +662,9 @@ fn check_verdict(s: &Setup, out: &Outcome) {
         // whole answer, reads the body up to the limit).
         Err(Error::Rejected(rejection)) if close_delimited(&rejection) => {
             let expected = if s.input.len() > limits.max_size {
-                Error::ResponseTooLarge {
+                Error::Response(ResponseError::TooLarge {
                     limit: limits.max_size,
-                }
+                })
             } else {
                 let (head, status) = final_head(&s.input, &limits).expect("a complete head");
                 assert_eq!(status, rejection.status);
@@ -729,9 +729,9 @@ fuzz_target!(|data: &[u8]| {
     let wider = s.request.clone().extensions(wider).expect("a valid offer");
     assert_eq!(
         ClientHandshake::new(wider.clone(), s.config.clone(), Instant::now()).unwrap_err(),
-        Error::ExtensionNotEnabled {
+        Error::Build(BuildError::ExtensionNotEnabled {
             name: "x-test".into()
-        }
+        })
     );
     if let Ok(Parsed::Complete(response, _)) = wider.parse_response(&s.input, &limits) {
         assert!(

@@ -5,7 +5,7 @@ use std::net::Ipv6Addr;
 
 use base64::Engine as _;
 
-use super::error::{Error, Rejection, UrlError};
+use super::error::{BuildError, Error, Rejection, ResponseError, UrlError};
 use super::extensions::{parse_extensions, ExtensionOffer};
 use super::headers::{self, is_safe_value, is_token, write_field, Header};
 use super::{
@@ -61,7 +61,7 @@ impl ClientRequest {
     /// an error, as §3 requires, and so are user information (`user@`) and
     /// any space, control or non-ASCII character (percent-encode those).
     pub fn new(url: &str) -> Result<Self, Error> {
-        let url_error = Error::InvalidUrl;
+        let url_error = |e| Error::Build(BuildError::InvalidUrl(e));
         if !url.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
             return Err(url_error(UrlError::InvalidCharacter));
         }
@@ -73,9 +73,9 @@ impl ClientRequest {
             "ws" => false,
             "wss" => true,
             _ => {
-                return Err(Error::UnsupportedScheme {
+                return Err(Error::Build(BuildError::UnsupportedScheme {
                     scheme: scheme.to_owned(),
-                })
+                }))
             }
         };
         if rest.contains('#') {
@@ -159,9 +159,9 @@ impl ClientRequest {
         for p in protocols {
             let p = p.as_ref();
             if !is_token(p.as_bytes()) {
-                return Err(Error::InvalidProtocol {
+                return Err(Error::Build(BuildError::InvalidProtocol {
                     value: p.to_owned(),
-                });
+                }));
             }
             self.protocols.push(p.to_owned());
         }
@@ -182,10 +182,10 @@ impl ClientRequest {
     /// permessage-deflate offer by itself. An offer set here may only name
     /// extensions the connection's config enables (permessage-deflate needs
     /// `Config::deflate`), else the handshake fails before anything is sent
-    /// with [`Error::ExtensionNotEnabled`].
+    /// with [`BuildError::ExtensionNotEnabled`].
     pub fn extensions(mut self, value: impl Into<String>) -> Result<Self, Error> {
         let value = value.into();
-        let offers = parse_extensions(&value).map_err(Error::InvalidExtensions)?;
+        let offers = parse_extensions(&value).map_err(BuildError::InvalidExtensions)?;
         let value = value.trim_matches([' ', '\t']).to_owned();
         self.extensions = Some((value, offers));
         Ok(self)
@@ -225,13 +225,13 @@ impl ClientRequest {
     ) -> Result<Self, Error> {
         let (name, value) = (name.into(), value.into());
         if !is_token(name.as_bytes()) || !is_safe_value(value.as_bytes()) {
-            return Err(Error::InvalidHeader { name });
+            return Err(Error::Build(BuildError::InvalidHeader { name }));
         }
         if RESERVED_IN_REQUEST
             .iter()
             .any(|r| r.eq_ignore_ascii_case(&name))
         {
-            return Err(Error::ReservedHeader { name });
+            return Err(Error::Build(BuildError::ReservedHeader { name }));
         }
         self.headers.push((name, value));
         Ok(self)
@@ -320,7 +320,7 @@ impl ClientRequest {
     /// taken as whatever bytes are present (the body runs until the close,
     /// so give the whole input); it is then returned as
     /// [`Error::Rejected`]. Head and body together are bounded by
-    /// `limits.max_size` ([`Error::ResponseTooLarge`] past it). Interim
+    /// `limits.max_size` ([`ResponseError::TooLarge`] past it). Interim
     /// 1xx answers before the final one are skipped.
     pub fn parse_response(&self, buf: &[u8], limits: &Limits) -> Result<Parsed<Response>, Error> {
         self.parse_response_until(buf, limits, true)
@@ -339,9 +339,9 @@ impl ClientRequest {
         // Needing bytes beyond a full window means the limit is exceeded.
         let need_more = || {
             if window.len() >= limits.max_size {
-                Err(Error::ResponseTooLarge {
+                Err(Error::Response(ResponseError::TooLarge {
                     limit: limits.max_size,
-                })
+                }))
             } else {
                 Ok(Parsed::Partial)
             }
@@ -364,10 +364,12 @@ impl ClientRequest {
                         len,
                     ))),
                     Ok(httparse::Status::Partial) => Ok(None),
-                    Err(httparse::Error::TooManyHeaders) => Err(Error::TooManyHeaders {
-                        limit: limits.max_headers,
-                    }),
-                    Err(e) => Err(Error::MalformedResponse(e)),
+                    Err(httparse::Error::TooManyHeaders) => {
+                        Err(Error::Response(ResponseError::TooManyHeaders {
+                            limit: limits.max_headers,
+                        }))
+                    }
+                    Err(e) => Err(Error::Response(ResponseError::Malformed(e))),
                 }
             })?;
             let Some((status, reason, headers, len)) = head else {
@@ -383,9 +385,9 @@ impl ClientRequest {
         if status != 101 {
             // What the limit leaves for the body once the head is in.
             let room = limits.max_size - len;
-            let too_large = Error::ResponseTooLarge {
+            let too_large = Error::Response(ResponseError::TooLarge {
                 limit: limits.max_size,
-            };
+            });
             // Head and body together stay within the limit, also a body
             // that runs until the close (the window hides what is past it).
             if close_delimited(status, &headers) && buf.len() > limits.max_size {
@@ -417,37 +419,41 @@ impl ClientRequest {
     /// *match* `websocket`, not merely list it.
     pub(crate) fn check_101(&self, list: Vec<Header>) -> Result<Response, Error> {
         let upgrade = match headers::count(&list, "Upgrade") {
-            0 => return Err(Error::ResponseMissingUpgrade),
+            0 => return Err(Error::Response(ResponseError::MissingUpgrade)),
             1 => headers::find(&list, "Upgrade").unwrap_or_default(),
-            _ => return Err(Error::DuplicateHeader { name: "Upgrade" }),
+            _ => {
+                return Err(Error::Response(ResponseError::DuplicateHeader {
+                    name: "Upgrade",
+                }))
+            }
         };
         if !upgrade.eq_ignore_ascii_case(b"websocket") {
-            return Err(Error::ResponseInvalidUpgrade {
+            return Err(Error::Response(ResponseError::InvalidUpgrade {
                 value: String::from_utf8_lossy(upgrade).into_owned(),
-            });
+            }));
         }
         if !has_token(&list, "Connection", "upgrade") {
-            return Err(Error::ResponseMissingConnectionUpgrade);
+            return Err(Error::Response(ResponseError::MissingConnectionUpgrade));
         }
         let found = match headers::count(&list, "Sec-WebSocket-Accept") {
-            0 => return Err(Error::MissingAccept),
+            0 => return Err(Error::Response(ResponseError::MissingAccept)),
             1 => headers::find(&list, "Sec-WebSocket-Accept").unwrap_or_default(),
             _ => {
-                return Err(Error::DuplicateHeader {
+                return Err(Error::Response(ResponseError::DuplicateHeader {
                     name: "Sec-WebSocket-Accept",
-                })
+                }))
             }
         };
         if found != accept_key(self.key.as_bytes()).as_bytes() {
-            return Err(Error::WrongAccept {
+            return Err(Error::Response(ResponseError::WrongAccept {
                 found: String::from_utf8_lossy(found).into_owned(),
-            });
+            }));
         }
         // A 1xx has no content (RFC 9110 §15.2): what follows is frames.
         let announces_body = headers::count(&list, "Transfer-Encoding") > 0
             || headers::find_all(&list, "Content-Length").any(|v| v != b"0");
         if announces_body {
-            return Err(Error::ResponseHasBody);
+            return Err(Error::Response(ResponseError::HasBody));
         }
         self.check_agreed(101, list)
     }
@@ -459,27 +465,27 @@ impl ClientRequest {
     pub(crate) fn check_agreed(&self, status: u16, list: Vec<Header>) -> Result<Response, Error> {
         // `extension-list = 1#extension`: an empty field is malformed.
         if headers::find_all(&list, "Sec-WebSocket-Extensions").any(<[u8]>::is_empty) {
-            return Err(Error::InvalidExtensions(
+            return Err(Error::Response(ResponseError::InvalidExtensions(
                 super::extensions::ExtensionParseError::Empty,
-            ));
+            )));
         }
-        let extensions = extension_list(&list)?;
+        let extensions = extension_list(&list).map_err(ResponseError::InvalidExtensions)?;
         let offered = self.extensions.as_ref().map_or(&[][..], |(_, o)| o);
         if let Some(e) = extensions
             .iter()
             .find(|e| !offered.iter().any(|o| o.name.eq_ignore_ascii_case(&e.name)))
         {
-            return Err(Error::ExtensionNotOffered {
+            return Err(Error::Response(ResponseError::ExtensionNotOffered {
                 name: e.name.clone(),
-            });
+            }));
         }
         let agreed = crate::Extensions::client_agreed(&extensions, offered)?;
         // Anything agreed that no code here runs must fail now, not on the
         // first frame that uses it.
         if let Some(e) = extensions.iter().find(|e| !agreed.runs(&e.name)) {
-            return Err(Error::ExtensionNotEnabled {
+            return Err(Error::Build(BuildError::ExtensionNotEnabled {
                 name: e.name.clone(),
-            });
+            }));
         }
 
         // `Sec-WebSocket-Protocol = token` in a response (RFC 6455 §4.3):
@@ -487,24 +493,25 @@ impl ClientRequest {
         let protocol = match headers::count(&list, "Sec-WebSocket-Protocol") {
             0 => None,
             1 => {
-                let mut protocols = protocol_list(&list)?;
+                let mut protocols = protocol_list(&list)
+                    .map_err(|value| ResponseError::InvalidProtocol { value })?;
                 match protocols.len() {
                     0 => {
-                        return Err(Error::InvalidProtocol {
+                        return Err(Error::Response(ResponseError::InvalidProtocol {
                             value: String::new(),
-                        })
+                        }))
                     }
                     1 => protocols.pop(),
-                    _ => return Err(Error::MultipleProtocols),
+                    _ => return Err(Error::Response(ResponseError::MultipleProtocols)),
                 }
             }
-            _ => return Err(Error::MultipleProtocols),
+            _ => return Err(Error::Response(ResponseError::MultipleProtocols)),
         };
         if let Some(p) = &protocol {
             if !self.protocols.contains(p) {
-                return Err(Error::ProtocolNotOffered {
+                return Err(Error::Response(ResponseError::ProtocolNotOffered {
                     protocol: p.clone(),
-                });
+                }));
             }
         }
 
@@ -559,9 +566,9 @@ fn read_body(
         // Repeats are only allowed when identical (RFC 7230 §3.3.2).
         if first.is_empty() || !first.iter().all(u8::is_ascii_digit) || lengths.any(|l| l != first)
         {
-            return Err(Some(Error::MalformedBody {
+            return Err(Some(Error::Response(ResponseError::MalformedBody {
                 reason: "invalid Content-Length",
-            }));
+            })));
         }
         // Too many digits for usize is simply more than the window can hold.
         let length = std::str::from_utf8(first)
@@ -589,9 +596,9 @@ fn close_delimited(status: u16, list: &[Header]) -> bool {
 /// Decodes a chunked body (RFC 7230 §4.1); trailer fields are skipped. Errors
 /// as in [`read_body`].
 fn dechunk(data: &[u8], room: usize) -> Result<Option<Vec<u8>>, Option<Error>> {
-    const BAD_SIZE: Option<Error> = Some(Error::MalformedBody {
+    const BAD_SIZE: Option<Error> = Some(Error::Response(ResponseError::MalformedBody {
         reason: "invalid chunk size line",
-    });
+    }));
     let mut body = Vec::new();
     let mut pos = 0;
     loop {
@@ -625,9 +632,9 @@ fn dechunk(data: &[u8], room: usize) -> Result<Option<Vec<u8>>, Option<Error>> {
             }
             Some(b"\r\n") => pos += 2,
             _ => {
-                return Err(Some(Error::MalformedBody {
+                return Err(Some(Error::Response(ResponseError::MalformedBody {
                     reason: "chunk data not followed by CRLF",
-                }))
+                })))
             }
         }
     }
@@ -762,34 +769,100 @@ mod tests {
     fn url_errors() {
         use UrlError as U;
         let cases = [
-            ("example.com/chat", Error::InvalidUrl(U::MissingScheme)),
-            ("://h", Error::InvalidUrl(U::MissingScheme)),
-            ("ws:/h", Error::InvalidUrl(U::MissingScheme)),
-            ("ws:///path", Error::InvalidUrl(U::MissingHost)),
-            ("ws://", Error::InvalidUrl(U::MissingHost)),
-            ("ws://:80", Error::InvalidUrl(U::MissingHost)),
-            ("ws://h/#frag", Error::InvalidUrl(U::Fragment)),
-            ("ws://h#", Error::InvalidUrl(U::Fragment)),
-            ("ws://user:pw@h/", Error::InvalidUrl(U::UserInfo)),
-            ("ws://h:0", Error::InvalidUrl(U::InvalidPort)),
-            ("ws://h:65536", Error::InvalidUrl(U::InvalidPort)),
-            ("ws://h:+80", Error::InvalidUrl(U::InvalidPort)),
-            ("ws://h:123456", Error::InvalidUrl(U::InvalidPort)),
-            ("ws://h:1:2", Error::InvalidUrl(U::InvalidPort)),
-            ("ws://[::1", Error::InvalidUrl(U::InvalidIpv6)),
-            ("ws://[not-ip]:1", Error::InvalidUrl(U::InvalidIpv6)),
-            ("ws://[fe80::1%25eth0]", Error::InvalidUrl(U::InvalidIpv6)),
-            ("ws://[::1]x", Error::InvalidUrl(U::InvalidHost)),
-            ("ws://h!st/", Error::InvalidUrl(U::InvalidHost)),
-            ("ws://h/a b", Error::InvalidUrl(U::InvalidCharacter)),
-            ("ws://h/\u{e9}", Error::InvalidUrl(U::InvalidCharacter)),
-            (" ws://h/", Error::InvalidUrl(U::InvalidCharacter)),
-            ("ws://h/\r\nX: y", Error::InvalidUrl(U::InvalidCharacter)),
+            (
+                "example.com/chat",
+                Error::Build(BuildError::InvalidUrl(U::MissingScheme)),
+            ),
+            (
+                "://h",
+                Error::Build(BuildError::InvalidUrl(U::MissingScheme)),
+            ),
+            (
+                "ws:/h",
+                Error::Build(BuildError::InvalidUrl(U::MissingScheme)),
+            ),
+            (
+                "ws:///path",
+                Error::Build(BuildError::InvalidUrl(U::MissingHost)),
+            ),
+            (
+                "ws://",
+                Error::Build(BuildError::InvalidUrl(U::MissingHost)),
+            ),
+            (
+                "ws://:80",
+                Error::Build(BuildError::InvalidUrl(U::MissingHost)),
+            ),
+            (
+                "ws://h/#frag",
+                Error::Build(BuildError::InvalidUrl(U::Fragment)),
+            ),
+            ("ws://h#", Error::Build(BuildError::InvalidUrl(U::Fragment))),
+            (
+                "ws://user:pw@h/",
+                Error::Build(BuildError::InvalidUrl(U::UserInfo)),
+            ),
+            (
+                "ws://h:0",
+                Error::Build(BuildError::InvalidUrl(U::InvalidPort)),
+            ),
+            (
+                "ws://h:65536",
+                Error::Build(BuildError::InvalidUrl(U::InvalidPort)),
+            ),
+            (
+                "ws://h:+80",
+                Error::Build(BuildError::InvalidUrl(U::InvalidPort)),
+            ),
+            (
+                "ws://h:123456",
+                Error::Build(BuildError::InvalidUrl(U::InvalidPort)),
+            ),
+            (
+                "ws://h:1:2",
+                Error::Build(BuildError::InvalidUrl(U::InvalidPort)),
+            ),
+            (
+                "ws://[::1",
+                Error::Build(BuildError::InvalidUrl(U::InvalidIpv6)),
+            ),
+            (
+                "ws://[not-ip]:1",
+                Error::Build(BuildError::InvalidUrl(U::InvalidIpv6)),
+            ),
+            (
+                "ws://[fe80::1%25eth0]",
+                Error::Build(BuildError::InvalidUrl(U::InvalidIpv6)),
+            ),
+            (
+                "ws://[::1]x",
+                Error::Build(BuildError::InvalidUrl(U::InvalidHost)),
+            ),
+            (
+                "ws://h!st/",
+                Error::Build(BuildError::InvalidUrl(U::InvalidHost)),
+            ),
+            (
+                "ws://h/a b",
+                Error::Build(BuildError::InvalidUrl(U::InvalidCharacter)),
+            ),
+            (
+                "ws://h/\u{e9}",
+                Error::Build(BuildError::InvalidUrl(U::InvalidCharacter)),
+            ),
+            (
+                " ws://h/",
+                Error::Build(BuildError::InvalidUrl(U::InvalidCharacter)),
+            ),
+            (
+                "ws://h/\r\nX: y",
+                Error::Build(BuildError::InvalidUrl(U::InvalidCharacter)),
+            ),
             (
                 "http://h/",
-                Error::UnsupportedScheme {
+                Error::Build(BuildError::UnsupportedScheme {
                     scheme: "http".into(),
-                },
+                }),
             ),
         ];
         for (u, want) in cases {
@@ -831,32 +904,32 @@ mod tests {
     fn builders_refuse_bad_input() {
         assert_eq!(
             url("ws://h").protocol("a b").unwrap_err(),
-            Error::InvalidProtocol {
+            Error::Build(BuildError::InvalidProtocol {
                 value: "a b".into()
-            }
+            })
         );
         assert!(url("ws://h").protocols([""]).is_err());
         assert!(matches!(
             url("ws://h").extensions("a;").unwrap_err(),
-            Error::InvalidExtensions(_)
+            Error::Build(BuildError::InvalidExtensions(_))
         ));
         assert!(matches!(
             url("ws://h").extensions("a\r\nX: 1").unwrap_err(),
-            Error::InvalidExtensions(_)
+            Error::Build(BuildError::InvalidExtensions(_))
         ));
         assert_eq!(
             url("ws://h").header("X-A", "1\r\nX-B: 2").unwrap_err(),
-            Error::InvalidHeader { name: "X-A".into() }
+            Error::Build(BuildError::InvalidHeader { name: "X-A".into() })
         );
         assert_eq!(
             url("ws://h").header("X A", "1").unwrap_err(),
-            Error::InvalidHeader { name: "X A".into() }
+            Error::Build(BuildError::InvalidHeader { name: "X A".into() })
         );
         assert_eq!(
             url("ws://h").header("sec-websocket-key", "1").unwrap_err(),
-            Error::ReservedHeader {
+            Error::Build(BuildError::ReservedHeader {
                 name: "sec-websocket-key".into()
-            }
+            })
         );
     }
 
@@ -938,36 +1011,36 @@ mod tests {
         let cases = [
             (
                 head(&format!("Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n")),
-                Error::ResponseMissingUpgrade,
+                Error::Response(ResponseError::MissingUpgrade),
             ),
             (
                 head(&format!(
                     "Upgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n"
                 )),
-                Error::ResponseInvalidUpgrade { value: "h2c".into() },
+                Error::Response(ResponseError::InvalidUpgrade { value: "h2c".into() }),
             ),
             (
                 head(&format!("Upgrade: websocket\r\nSec-WebSocket-Accept: {accept}\r\n")),
-                Error::ResponseMissingConnectionUpgrade,
+                Error::Response(ResponseError::MissingConnectionUpgrade),
             ),
             (
                 head("Upgrade: websocket\r\nConnection: Upgrade\r\n"),
-                Error::MissingAccept,
+                Error::Response(ResponseError::MissingAccept),
             ),
             (
                 head("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
-                Error::WrongAccept {
+                Error::Response(ResponseError::WrongAccept {
                     found: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".into(),
-                },
+                }),
             ),
             (
                 head(&format!(
                     "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\
                      Sec-WebSocket-Accept: {accept}\r\n"
                 )),
-                Error::DuplicateHeader {
+                Error::Response(ResponseError::DuplicateHeader {
                     name: "Sec-WebSocket-Accept",
-                },
+                }),
             ),
         ];
         for (bytes, want) in cases {
@@ -977,39 +1050,39 @@ mod tests {
         let with = |extra: &str| ok_101(&req, extra);
         assert_eq!(
             parse(&req, &with("Sec-WebSocket-Protocol: c\r\n")),
-            Err(Error::ProtocolNotOffered {
+            Err(Error::Response(ResponseError::ProtocolNotOffered {
                 protocol: "c".into()
-            })
+            }))
         );
         assert_eq!(
             parse(&req, &with("Sec-WebSocket-Protocol: a, b\r\n")),
-            Err(Error::MultipleProtocols)
+            Err(Error::Response(ResponseError::MultipleProtocols))
         );
         assert_eq!(
             parse(
                 &req,
                 &with("Sec-WebSocket-Protocol: a\r\nSec-WebSocket-Protocol: a\r\n")
             ),
-            Err(Error::MultipleProtocols)
+            Err(Error::Response(ResponseError::MultipleProtocols))
         );
         assert_eq!(
             parse(&req, &with("Sec-WebSocket-Protocol: a b\r\n")),
-            Err(Error::InvalidProtocol {
+            Err(Error::Response(ResponseError::InvalidProtocol {
                 value: "a b".into()
-            })
+            }))
         );
         assert_eq!(
             parse(&req, &with("Sec-WebSocket-Extensions: x-compress\r\n")),
-            Err(Error::ExtensionNotOffered {
+            Err(Error::Response(ResponseError::ExtensionNotOffered {
                 name: "x-compress".into()
-            })
+            }))
         );
         assert!(matches!(
             parse(
                 &req,
                 &with("Sec-WebSocket-Extensions: permessage-deflate;\r\n")
             ),
-            Err(Error::InvalidExtensions(_))
+            Err(Error::Response(ResponseError::InvalidExtensions(_)))
         ));
         assert!(matches!(
             parse(
@@ -1022,18 +1095,18 @@ mod tests {
         let bare = url("ws://h");
         assert_eq!(
             parse(&bare, &ok_101(&bare, "Sec-WebSocket-Protocol: a\r\n")),
-            Err(Error::ProtocolNotOffered {
+            Err(Error::Response(ResponseError::ProtocolNotOffered {
                 protocol: "a".into()
-            })
+            }))
         );
         assert_eq!(
             parse(
                 &bare,
                 &ok_101(&bare, "Sec-WebSocket-Extensions: permessage-deflate\r\n")
             ),
-            Err(Error::ExtensionNotOffered {
+            Err(Error::Response(ResponseError::ExtensionNotOffered {
                 name: "permessage-deflate".into()
-            })
+            }))
         );
     }
 
@@ -1042,11 +1115,11 @@ mod tests {
         let req = url("ws://h");
         assert!(matches!(
             parse(&req, b"HTTP/1.1 10x Nope\r\n\r\n"),
-            Err(Error::MalformedResponse(_))
+            Err(Error::Response(ResponseError::Malformed(_)))
         ));
         assert!(matches!(
             parse(&req, b"GET / HTTP/1.1\r\n\r\n"),
-            Err(Error::MalformedResponse(_))
+            Err(Error::Response(ResponseError::Malformed(_)))
         ));
         let small = Limits {
             max_size: 20,
@@ -1054,7 +1127,7 @@ mod tests {
         };
         assert_eq!(
             req.parse_response(&ok_101(&req, ""), &small),
-            Err(Error::ResponseTooLarge { limit: 20 })
+            Err(Error::Response(ResponseError::TooLarge { limit: 20 }))
         );
         assert_eq!(
             req.parse_response(b"HTTP/1.1 101 Swi", &small),
@@ -1066,7 +1139,7 @@ mod tests {
         };
         assert_eq!(
             req.parse_response(&ok_101(&req, ""), &few),
-            Err(Error::TooManyHeaders { limit: 2 })
+            Err(Error::Response(ResponseError::TooManyHeaders { limit: 2 }))
         );
     }
 
@@ -1087,12 +1160,12 @@ mod tests {
         let big = b"HTTP/1.1 500 Oops\r\nContent-Length: 9000\r\n\r\nabc";
         assert_eq!(
             parse(&req, big),
-            Err(Error::ResponseTooLarge { limit: 8192 })
+            Err(Error::Response(ResponseError::TooLarge { limit: 8192 }))
         );
         let huge = b"HTTP/1.1 500 Oops\r\nContent-Length: 99999999999999999999999\r\n\r\n";
         assert_eq!(
             parse(&req, huge),
-            Err(Error::ResponseTooLarge { limit: 8192 })
+            Err(Error::Response(ResponseError::TooLarge { limit: 8192 }))
         );
         // Exactly filling the limit is fine.
         let head = b"HTTP/1.1 500 Oops\r\nContent-Length: 8149\r\n\r\n";
@@ -1106,9 +1179,9 @@ mod tests {
             let bytes = format!("HTTP/1.1 400 Bad\r\nContent-Length: {bad}\r\n\r\nhello");
             assert_eq!(
                 parse(&req, bytes.as_bytes()),
-                Err(Error::MalformedBody {
+                Err(Error::Response(ResponseError::MalformedBody {
                     reason: "invalid Content-Length"
-                }),
+                })),
                 "{bad}"
             );
         }
@@ -1134,7 +1207,7 @@ mod tests {
             assert!(
                 matches!(
                     parse(&req, bytes.as_bytes()),
-                    Err(Error::MalformedBody { .. })
+                    Err(Error::Response(ResponseError::MalformedBody { .. }))
                 ),
                 "{bad:?}"
             );
@@ -1143,12 +1216,12 @@ mod tests {
         let big = b"HTTP/1.1 400 Bad\r\nTransfer-Encoding: chunked\r\n\r\nfffff\r\n";
         assert_eq!(
             parse(&req, big),
-            Err(Error::ResponseTooLarge { limit: 8192 })
+            Err(Error::Response(ResponseError::TooLarge { limit: 8192 }))
         );
         let huge = b"HTTP/1.1 400 Bad\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffff\r\n";
         assert_eq!(
             parse(&req, huge),
-            Err(Error::ResponseTooLarge { limit: 8192 })
+            Err(Error::Response(ResponseError::TooLarge { limit: 8192 }))
         );
         // Small chunks that never end run into the limit too.
         let mut endless = b"HTTP/1.1 400 Bad\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
@@ -1157,7 +1230,7 @@ mod tests {
         }
         assert_eq!(
             parse(&req, &endless),
-            Err(Error::ResponseTooLarge { limit: 8192 })
+            Err(Error::Response(ResponseError::TooLarge { limit: 8192 }))
         );
     }
 
@@ -1191,7 +1264,7 @@ mod tests {
         long.resize(20_000, b'z');
         assert_eq!(
             parse(&req, &long),
-            Err(Error::ResponseTooLarge { limit: 8192 })
+            Err(Error::Response(ResponseError::TooLarge { limit: 8192 }))
         );
         long.truncate(8192);
         assert_eq!(rejection(&req, &long).body.len(), 8192 - 18);
@@ -1200,7 +1273,7 @@ mod tests {
     #[test]
     fn server_refusal_is_read_as_rejection() {
         let req = url("ws://h");
-        let refusal = Error::UnsupportedVersion {
+        let refusal = crate::handshake::RequestError::UnsupportedVersion {
             offered: "8".into(),
         }
         .response();

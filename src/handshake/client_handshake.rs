@@ -73,7 +73,7 @@ impl ClientHandshake {
     ///
     /// # Errors
     ///
-    /// [`Error::ExtensionNotEnabled`] when the request offers an extension
+    /// [`BuildError::ExtensionNotEnabled`] when the request offers an extension
     /// that `config` does not enable (so the connection could not run it).
     pub fn new(
         request: ClientRequest,
@@ -211,7 +211,7 @@ pub(crate) fn prepare(request: ClientRequest, config: &Config) -> Result<ClientR
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handshake::accept_key;
+    use crate::handshake::{accept_key, BuildError, ResponseError};
     use std::time::Duration;
 
     fn answer(hs: &ClientHandshake, extra: &str) -> Vec<u8> {
@@ -271,16 +271,22 @@ mod tests {
         for (extra, want) in [
             (
                 "Upgrade: h2c\r\n",
-                Error::DuplicateHeader { name: "Upgrade" },
+                Error::Response(ResponseError::DuplicateHeader { name: "Upgrade" }),
             ),
             (
                 "Sec-WebSocket-Protocol:\r\n",
-                Error::InvalidProtocol {
+                Error::Response(ResponseError::InvalidProtocol {
                     value: String::new(),
-                },
+                }),
             ),
-            ("Content-Length: 5\r\n", Error::ResponseHasBody),
-            ("Transfer-Encoding: chunked\r\n", Error::ResponseHasBody),
+            (
+                "Content-Length: 5\r\n",
+                Error::Response(ResponseError::HasBody),
+            ),
+            (
+                "Transfer-Encoding: chunked\r\n",
+                Error::Response(ResponseError::HasBody),
+            ),
         ] {
             let hs = started(request.clone(), Config::default());
             let bytes = answer(&hs, extra);
@@ -293,9 +299,9 @@ mod tests {
             .replace("Upgrade: websocket", "Upgrade: websocket, h2c");
         assert_eq!(
             outcome(hs, bytes.as_bytes()).unwrap_err(),
-            Error::ResponseInvalidUpgrade {
+            Error::Response(ResponseError::InvalidUpgrade {
                 value: "websocket, h2c".into()
-            }
+            })
         );
         // Content-Length: 0 announces nothing.
         let hs = started(request, Config::default());
@@ -392,7 +398,7 @@ mod tests {
                 assert_eq!(hs.poll_action(), ClientAction::Done);
                 assert!(matches!(
                     hs.finish(),
-                    Err(Error::ResponseTooLarge { limit: 64 })
+                    Err(Error::Response(ResponseError::TooLarge { limit: 64 }))
                 ));
                 // The same when EOF comes before the bytes were looked at.
                 let mut hs = started(ClientRequest::new("ws://a/").unwrap(), config.clone());
@@ -401,7 +407,7 @@ mod tests {
                 assert_eq!(hs.poll_action(), ClientAction::Done);
                 assert!(matches!(
                     hs.finish(),
-                    Err(Error::ResponseTooLarge { limit: 64 })
+                    Err(Error::Response(ResponseError::TooLarge { limit: 64 }))
                 ));
             }
         }
@@ -428,9 +434,9 @@ mod tests {
             .unwrap();
         assert_eq!(
             ClientHandshake::new(request, Config::default(), Instant::now()).unwrap_err(),
-            Error::ExtensionNotEnabled {
+            Error::Build(BuildError::ExtensionNotEnabled {
                 name: "permessage-deflate".into()
-            }
+            })
         );
         let request = ClientRequest::new("ws://a/")
             .unwrap()
@@ -438,7 +444,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             ClientHandshake::new(request, Config::default(), Instant::now()),
-            Err(Error::ExtensionNotEnabled { .. })
+            Err(Error::Build(BuildError::ExtensionNotEnabled { .. }))
         ));
     }
 
@@ -459,7 +465,7 @@ mod tests {
             let hs = with_offer(offer);
             let bytes = answer(&hs, &format!("Sec-WebSocket-Extensions: {answer_ext}\r\n"));
             match outcome(hs, &bytes) {
-                Err(Error::Deflate(e)) => *e,
+                Err(Error::Response(ResponseError::Deflate(e))) => *e,
                 other => panic!("{offer} / {answer_ext}: {other:?}"),
             }
         }

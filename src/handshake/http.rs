@@ -4,7 +4,7 @@
 //! CONNECT (RFC 8441).
 
 use super::client::{ClientRequest, Response};
-use super::error::{Error, Rejection};
+use super::error::{Error, Rejection, RequestError, ResponseError};
 use super::headers::{trim_ows, Header};
 use super::refusal::Refusal;
 use super::server::{validate, Accepted, Head, HttpVersion, Request};
@@ -68,13 +68,13 @@ impl Request {
     /// assert_eq!((request.path(), request.version()), ("/chat?room=1", HttpVersion::Http11));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn from_http(parts: &http::request::Parts) -> Result<Request, Error> {
+    pub fn from_http(parts: &http::request::Parts) -> Result<Request, RequestError> {
         Request::from_http_with_protocol(parts, protocol_extension(&parts.extensions))
     }
 
     /// As [`Request::from_http`], on a whole request (its body is not
     /// looked at).
-    pub fn from_http_request<B>(request: &http::Request<B>) -> Result<Request, Error> {
+    pub fn from_http_request<B>(request: &http::Request<B>) -> Result<Request, RequestError> {
         let head = HttpHead {
             method: request.method(),
             uri: request.uri(),
@@ -89,7 +89,7 @@ impl Request {
     pub fn from_http_with_protocol(
         parts: &http::request::Parts,
         protocol: Option<&str>,
-    ) -> Result<Request, Error> {
+    ) -> Result<Request, RequestError> {
         let head = HttpHead {
             method: &parts.method,
             uri: &parts.uri,
@@ -99,7 +99,7 @@ impl Request {
         Request::from_http_head(head, protocol)
     }
 
-    fn from_http_head(http: HttpHead<'_>, protocol: Option<&str>) -> Result<Request, Error> {
+    fn from_http_head(http: HttpHead<'_>, protocol: Option<&str>) -> Result<Request, RequestError> {
         let headers = fields(http.headers);
         let head = if http.version == http::Version::HTTP_2 {
             Head {
@@ -186,18 +186,31 @@ impl Refusal {
     }
 }
 
-impl Error {
+impl RequestError {
     /// The refusal for a request that broke this rule, as an
-    /// `http::Response`: [`Error::status`], this error's message as a
-    /// `text/plain` body, and `Sec-WebSocket-Version: 13` with a 426.
+    /// `http::Response`: the bytes of [`RequestError::response`] (its
+    /// [`status`](RequestError::status), this error's message as a
+    /// `text/plain` body, and `Sec-WebSocket-Version: 13` with a 426).
     pub fn to_http<B: From<Vec<u8>>>(&self) -> http::Response<B> {
-        let mut refusal = Refusal::new(self.status())
-            .header("Content-Type", "text/plain; charset=utf-8")
-            .body(format!("{self}\n"));
-        if self.status() == 426 {
-            refusal = refusal.header("Sec-WebSocket-Version", "13");
+        self.refusal().to_http()
+    }
+}
+
+impl Error {
+    /// The answer a server gives when it fails with this error: the
+    /// refusal of a [`RequestError`] ([`RequestError::to_http`]), 408 for
+    /// [`Error::Timeout`], and 500 for anything else, which is the server's
+    /// own failure (invalid accept options, [`Error::UpgradeUnavailable`]),
+    /// with the error's message as a `text/plain` body.
+    pub fn to_http<B: From<Vec<u8>>>(&self) -> http::Response<B> {
+        match self {
+            Error::Request(e) => e.to_http(),
+            Error::Timeout => Refusal::new(408).to_http(),
+            _ => Refusal::new(500)
+                .header("Content-Type", "text/plain; charset=utf-8")
+                .body(format!("{self}\n"))
+                .to_http(),
         }
-        refusal.to_http()
     }
 }
 
@@ -272,7 +285,7 @@ impl ClientRequest {
         {
             // A 2xx to CONNECT has no content: the stream is the tunnel
             // (RFC 9110 §8.6, §9.3.6).
-            return Err(Error::ResponseHasBody);
+            return Err(Error::Response(ResponseError::HasBody));
         }
         if !parts.status.is_success() {
             return Err(Error::Rejected(Box::new(Rejection {
@@ -334,12 +347,12 @@ mod tests {
         );
         assert_eq!(
             Request::from_http(&parts(h1().header("content-length", "3"))).unwrap_err(),
-            Error::RequestHasBody
+            RequestError::HasBody
         );
         let old = parts(h1().version(http::Version::HTTP_10));
         assert_eq!(
             Request::from_http(&old).unwrap_err(),
-            Error::HttpVersionTooOld
+            RequestError::HttpVersionTooOld
         );
         let absolute = parts(h1().uri("http://other.test:81/ws?x"));
         let r = Request::from_http(&absolute).unwrap();
@@ -363,10 +376,13 @@ mod tests {
         assert!(response.headers().get("upgrade").is_none());
 
         for (protocol, want) in [
-            (None, Error::InvalidProtocolPseudoHeader { value: None }),
+            (
+                None,
+                RequestError::InvalidProtocolPseudoHeader { value: None },
+            ),
             (
                 Some("h3"),
-                Error::InvalidProtocolPseudoHeader {
+                RequestError::InvalidProtocolPseudoHeader {
                     value: Some("h3".into()),
                 },
             ),
@@ -379,7 +395,7 @@ mod tests {
         let get = parts(h2().method("GET"));
         assert!(matches!(
             Request::from_http_with_protocol(&get, Some("websocket")),
-            Err(Error::MethodNotConnect { .. })
+            Err(RequestError::MethodNotConnect { .. })
         ));
         let v8 = parts(
             h2().header("sec-websocket-version", "8"), // a second, different value
@@ -389,7 +405,7 @@ mod tests {
 
     #[test]
     fn refusals_as_http() {
-        let r: http::Response<Vec<u8>> = Error::UnsupportedVersion {
+        let r: http::Response<Vec<u8>> = RequestError::UnsupportedVersion {
             offered: "8".into(),
         }
         .to_http();
@@ -429,7 +445,7 @@ mod tests {
         assert_eq!((ok.status(), ok.protocol()), (200, Some("chat")));
         assert!(matches!(
             request.check_http_response(&answer(200, "other")),
-            Err(Error::ProtocolNotOffered { .. })
+            Err(Error::Response(ResponseError::ProtocolNotOffered { .. }))
         ));
         assert!(matches!(
             request.check_http_response(&answer(403, "chat")),
@@ -441,7 +457,7 @@ mod tests {
             parts.headers.insert(name, value.parse().unwrap());
             assert_eq!(
                 request.check_http_response(&parts).unwrap_err(),
-                Error::ResponseHasBody
+                Error::Response(ResponseError::HasBody)
             );
         }
     }
@@ -463,7 +479,7 @@ mod tests {
             .insert("sec-websocket-accept", "AAAA".parse().unwrap());
         assert!(matches!(
             request.check_http_response(&answer),
-            Err(Error::WrongAccept { .. })
+            Err(Error::Response(ResponseError::WrongAccept { .. }))
         ));
     }
 

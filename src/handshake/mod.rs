@@ -104,7 +104,7 @@ pub use client::{ClientRequest, Response};
 #[cfg(feature = "h2")]
 pub(crate) use client_handshake::prepare as prepare_client_request;
 pub use client_handshake::{ClientAction, ClientHandshake};
-pub use error::{AcceptError, Error, Rejection, UrlError};
+pub use error::{BuildError, Error, Rejection, RequestError, ResponseError, UrlError};
 pub use extensions::{format_extensions, parse_extensions, ExtensionOffer, ExtensionParseError};
 pub use headers::Header;
 pub use refusal::Refusal;
@@ -222,30 +222,27 @@ fn has_token(headers: &[Header], name: &str, token: &str) -> bool {
     headers::list_elements(headers, name).any(|t| t.eq_ignore_ascii_case(token.as_bytes()))
 }
 
-/// Decodes a `Sec-WebSocket-Protocol` list, checking each element is a token.
-fn protocol_list(list: &[Header]) -> Result<Vec<String>, Error> {
+/// Decodes a `Sec-WebSocket-Protocol` list, checking each element is a
+/// token; the error is the first element that is not (lossily decoded).
+fn protocol_list(list: &[Header]) -> Result<Vec<String>, String> {
     headers::list_elements(list, "Sec-WebSocket-Protocol")
         .map(|p| match std::str::from_utf8(p) {
             Ok(s) if headers::is_token(p) => Ok(s.to_owned()),
-            _ => Err(Error::InvalidProtocol {
-                value: String::from_utf8_lossy(p).into_owned(),
-            }),
+            _ => Err(String::from_utf8_lossy(p).into_owned()),
         })
         .collect()
 }
 
 /// Decodes every `Sec-WebSocket-Extensions` field into one list of offers;
 /// repeated fields are equivalent to one joined with commas.
-fn extension_list(list: &[Header]) -> Result<Vec<ExtensionOffer>, Error> {
+fn extension_list(list: &[Header]) -> Result<Vec<ExtensionOffer>, ExtensionParseError> {
     let mut all = Vec::new();
     for value in headers::find_all(list, "Sec-WebSocket-Extensions") {
-        let text = std::str::from_utf8(value).map_err(|e| {
-            Error::InvalidExtensions(ExtensionParseError::UnexpectedChar {
-                position: e.valid_up_to(),
-                found: char::REPLACEMENT_CHARACTER,
-            })
+        let text = std::str::from_utf8(value).map_err(|e| ExtensionParseError::UnexpectedChar {
+            position: e.valid_up_to(),
+            found: char::REPLACEMENT_CHARACTER,
         })?;
-        all.extend(parse_extensions(text).map_err(Error::InvalidExtensions)?);
+        all.extend(parse_extensions(text)?);
     }
     Ok(all)
 }

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use super::{parse_request, AcceptOptions, ClientRequest, Error, Limits, Parsed};
+use super::{parse_request, AcceptOptions, ClientRequest, Limits, Parsed};
 
 fn small_limits() -> impl Strategy<Value = Limits> {
     (0usize..600, 0usize..200).prop_map(|(max_size, max_headers)| Limits {
@@ -33,7 +33,7 @@ fn http_ish() -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(piece, 0..16).prop_map(|p| p.concat())
 }
 
-fn check_consumed<T>(result: &Result<Parsed<T>, Error>, len: usize) -> Result<(), TestCaseError> {
+fn check_consumed<T, E>(result: &Result<Parsed<T>, E>, len: usize) -> Result<(), TestCaseError> {
     if let Ok(Parsed::Complete(_, n)) = result {
         prop_assert!(*n <= len);
     }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 
-use super::error::{AcceptError, Error};
+use super::error::{BuildError, RequestError};
 use super::extensions::ExtensionOffer;
 use super::headers::{self, is_safe_value, is_token, write_field, Header};
 use super::target;
@@ -71,7 +71,7 @@ pub struct Request {
 /// already WebSocket frames and are left for the caller. (A request that
 /// announces a body of its own is refused, RFC 9112 §6.3, so no body can
 /// hide among them.)
-pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed<Request>, Error> {
+pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed<Request>, RequestError> {
     // Never look past max_size: a head that does not end within it is refused.
     let window = &buf[..buf.len().min(limits.max_size)];
     let head = with_header_slots(limits, |slots| {
@@ -90,15 +90,15 @@ pub fn parse_request(buf: &[u8], limits: &Limits) -> Result<Parsed<Request>, Err
                 len,
             ))),
             Ok(httparse::Status::Partial) => Ok(None),
-            Err(httparse::Error::TooManyHeaders) => Err(Error::TooManyHeaders {
+            Err(httparse::Error::TooManyHeaders) => Err(RequestError::TooManyHeaders {
                 limit: limits.max_headers,
             }),
-            Err(e) => Err(Error::MalformedRequest(e)),
+            Err(e) => Err(RequestError::Malformed(e)),
         }
     })?;
     match head {
         Some((head, len)) => Ok(Parsed::Complete(validate(head)?, len)),
-        None if window.len() >= limits.max_size => Err(Error::RequestTooLarge {
+        None if window.len() >= limits.max_size => Err(RequestError::TooLarge {
             limit: limits.max_size,
         }),
         None => Ok(Parsed::Partial),
@@ -121,11 +121,15 @@ pub(crate) struct Head {
 }
 
 /// The value of a header that must appear exactly once.
-fn single<'a>(list: &'a [Header], name: &'static str, missing: Error) -> Result<&'a [u8], Error> {
+fn single<'a>(
+    list: &'a [Header],
+    name: &'static str,
+    missing: RequestError,
+) -> Result<&'a [u8], RequestError> {
     match headers::count(list, name) {
         0 => Err(missing),
         1 => Ok(headers::find(list, name).unwrap_or_default()),
-        _ => Err(Error::DuplicateHeader { name }),
+        _ => Err(RequestError::DuplicateHeader { name }),
     }
 }
 
@@ -168,7 +172,7 @@ fn valid_authority(authority: &[u8]) -> bool {
 /// the syntax of the optional fields. Whether this is a WebSocket request
 /// at all is checked before the version, and the version before the key,
 /// so a client of another protocol version gets the 426 it can act on.
-pub(crate) fn validate(head: Head) -> Result<Request, Error> {
+pub(crate) fn validate(head: Head) -> Result<Request, RequestError> {
     let list = &head.headers;
     let host = match head.version {
         HttpVersion::Http11 => validate_upgrade(&head)?,
@@ -178,7 +182,7 @@ pub(crate) fn validate(head: Head) -> Result<Request, Error> {
     // An absolute-form target's authority replaces Host (RFC 9112 §3.3).
     let host = match target.authority {
         Some(authority) if valid_authority(authority.as_bytes()) => authority,
-        Some(_) => return Err(Error::InvalidHost),
+        Some(_) => return Err(RequestError::InvalidHost),
         None => host,
     };
     // The switch happens where the request ends (RFC 9110 §7.8): a request
@@ -186,22 +190,22 @@ pub(crate) fn validate(head: Head) -> Result<Request, Error> {
     let announces_body = headers::count(list, "Transfer-Encoding") > 0
         || headers::find_all(list, "Content-Length").any(|v| v != b"0");
     if announces_body {
-        return Err(Error::RequestHasBody);
+        return Err(RequestError::HasBody);
     }
 
-    let version = single(list, "Sec-WebSocket-Version", Error::MissingVersion)?;
+    let version = single(list, "Sec-WebSocket-Version", RequestError::MissingVersion)?;
     if version != b"13" {
-        return Err(Error::UnsupportedVersion {
+        return Err(RequestError::UnsupportedVersion {
             offered: lossy(version),
         });
     }
     let key = match head.version {
         HttpVersion::Http11 => {
-            let key = single(list, "Sec-WebSocket-Key", Error::MissingKey)?;
+            let key = single(list, "Sec-WebSocket-Key", RequestError::MissingKey)?;
             match base64::engine::general_purpose::STANDARD.decode(key) {
                 // Valid base64 is ASCII.
                 Ok(nonce) if nonce.len() == 16 => Some(lossy(key)),
-                _ => return Err(Error::InvalidKey),
+                _ => return Err(RequestError::InvalidKey),
             }
         }
         // RFC 8441 §5: no key and no accept over HTTP/2.
@@ -210,15 +214,15 @@ pub(crate) fn validate(head: Head) -> Result<Request, Error> {
 
     let origin = match headers::count(list, "Origin") {
         0 | 1 => headers::find(list, "Origin"),
-        _ => return Err(Error::DuplicateHeader { name: "Origin" }),
+        _ => return Err(RequestError::DuplicateHeader { name: "Origin" }),
     };
     let origin = match origin {
         None => None,
         Some(o) if o.iter().all(|b| (0x20..=0x7e).contains(b)) => Some(lossy(o)),
-        Some(_) => return Err(Error::InvalidOrigin),
+        Some(_) => return Err(RequestError::InvalidOrigin),
     };
-    let protocols = protocol_list(list)?;
-    let extensions = extension_list(list)?;
+    let protocols = protocol_list(list).map_err(|value| RequestError::InvalidProtocol { value })?;
+    let extensions = extension_list(list).map_err(RequestError::InvalidExtensions)?;
 
     Ok(Request {
         version: head.version,
@@ -234,57 +238,57 @@ pub(crate) fn validate(head: Head) -> Result<Request, Error> {
 }
 
 /// RFC 6455 §4.2.1 items 1 to 4 for an HTTP/1.1 request; gives the `Host`.
-fn validate_upgrade(head: &Head) -> Result<String, Error> {
+fn validate_upgrade(head: &Head) -> Result<String, RequestError> {
     let list = &head.headers;
     if head.method != "GET" {
-        return Err(Error::MethodNotGet {
+        return Err(RequestError::MethodNotGet {
             method: head.method.clone(),
         });
     }
     if head.http10 {
-        return Err(Error::HttpVersionTooOld);
+        return Err(RequestError::HttpVersionTooOld);
     }
-    let host = single(list, "Host", Error::MissingHost)?;
+    let host = single(list, "Host", RequestError::MissingHost)?;
     if !valid_authority(host) {
-        return Err(Error::InvalidHost);
+        return Err(RequestError::InvalidHost);
     }
     if headers::count(list, "Upgrade") == 0 {
-        return Err(Error::MissingUpgrade);
+        return Err(RequestError::MissingUpgrade);
     }
     if !has_token(list, "Upgrade", "websocket") {
         let value: Vec<String> = headers::find_all(list, "Upgrade").map(lossy).collect();
-        return Err(Error::InvalidUpgrade {
+        return Err(RequestError::InvalidUpgrade {
             value: value.join(", "),
         });
     }
     if !has_token(list, "Connection", "upgrade") {
-        return Err(Error::MissingConnectionUpgrade);
+        return Err(RequestError::MissingConnectionUpgrade);
     }
     Ok(lossy(host))
 }
 
 /// RFC 8441 §4 for an HTTP/2 request: `CONNECT`, `:protocol websocket`,
 /// an `:authority`; gives the authority.
-fn validate_extended_connect(head: &Head) -> Result<String, Error> {
+fn validate_extended_connect(head: &Head) -> Result<String, RequestError> {
     if head.method != "CONNECT" {
-        return Err(Error::MethodNotConnect {
+        return Err(RequestError::MethodNotConnect {
             method: head.method.clone(),
         });
     }
     match &head.protocol {
         Some(p) if p.eq_ignore_ascii_case("websocket") => {}
         other => {
-            return Err(Error::InvalidProtocolPseudoHeader {
+            return Err(RequestError::InvalidProtocolPseudoHeader {
                 value: other.clone(),
             })
         }
     }
     let authority = match &head.authority {
         Some(a) => a.as_bytes(),
-        None => single(&head.headers, "Host", Error::MissingHost)?,
+        None => single(&head.headers, "Host", RequestError::MissingHost)?,
     };
     if !valid_authority(authority) {
-        return Err(Error::InvalidHost);
+        return Err(RequestError::InvalidHost);
     }
     Ok(lossy(authority))
 }
@@ -410,7 +414,7 @@ impl Request {
     /// `options.protocol` must be one of [`Request::protocols`] (compared
     /// exactly); extra headers must be valid field names and values without
     /// control characters, and must not be ones the answer writes itself.
-    /// Anything else is an [`AcceptError`], so an answer can never be
+    /// Anything else is an [`BuildError`], so an answer can never be
     /// malformed, carry injected headers, or agree to an extension the
     /// connection cannot run.
     ///
@@ -431,27 +435,23 @@ impl Request {
     /// # let _ = (answer, connection);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn accept(
-        &self,
-        options: &AcceptOptions,
-        config: &Config,
-    ) -> Result<Accepted, AcceptError> {
+    pub fn accept(&self, options: &AcceptOptions, config: &Config) -> Result<Accepted, BuildError> {
         if let Some(protocol) = &options.protocol {
             if !self.protocols.iter().any(|p| p == protocol) {
-                return Err(AcceptError::ProtocolNotOffered {
+                return Err(BuildError::ProtocolNotOffered {
                     protocol: protocol.clone(),
                 });
             }
         }
         for (name, value) in &options.headers {
             if !is_token(name.as_bytes()) || !is_safe_value(value.as_bytes()) {
-                return Err(AcceptError::InvalidHeader { name: name.clone() });
+                return Err(BuildError::InvalidHeader { name: name.clone() });
             }
             if RESERVED_IN_RESPONSE
                 .iter()
                 .any(|r| r.eq_ignore_ascii_case(name))
             {
-                return Err(AcceptError::ReservedHeader { name: name.clone() });
+                return Err(BuildError::ReservedHeader { name: name.clone() });
             }
         }
         let (extensions, extensions_answer) = if options.decline_extensions {
@@ -689,7 +689,7 @@ mod tests {
         Sec-WebSocket-Protocol: chat, superchat\r\n\
         Sec-WebSocket-Version: 13\r\n\r\n";
 
-    fn parse(bytes: &[u8]) -> Result<Parsed<Request>, Error> {
+    fn parse(bytes: &[u8]) -> Result<Parsed<Request>, RequestError> {
         parse_request(bytes, &Limits::default())
     }
 
@@ -700,7 +700,7 @@ mod tests {
         }
     }
 
-    fn error(bytes: &[u8]) -> Error {
+    fn error(bytes: &[u8]) -> RequestError {
         match parse(bytes) {
             Err(e) => e,
             other => panic!("expected an error, got {other:?}"),
@@ -830,14 +830,14 @@ mod tests {
         // Still partial but over the limit.
         assert_eq!(
             parse_request(&SAMPLE[..60], &limits),
-            Err(Error::RequestTooLarge { limit: 40 })
+            Err(RequestError::TooLarge { limit: 40 })
         );
         // Within the limit: partial.
         assert_eq!(parse_request(&SAMPLE[..39], &limits), Ok(Parsed::Partial));
         // Exactly at the limit and incomplete: can never fit.
         assert_eq!(
             parse_request(&SAMPLE[..40], &limits),
-            Err(Error::RequestTooLarge { limit: 40 })
+            Err(RequestError::TooLarge { limit: 40 })
         );
         // A complete head that is exactly max_size long is fine.
         let exact = Limits {
@@ -850,7 +850,7 @@ mod tests {
         ));
         assert_eq!(
             error(&vec![b'G'; 10_000]),
-            Error::RequestTooLarge { limit: 8192 }
+            RequestError::TooLarge { limit: 8192 }
         );
     }
 
@@ -862,7 +862,7 @@ mod tests {
         };
         assert_eq!(
             parse_request(SAMPLE, &limits),
-            Err(Error::TooManyHeaders { limit: 5 })
+            Err(RequestError::TooManyHeaders { limit: 5 })
         );
         let mut extra = String::new();
         for i in 0..70 {
@@ -870,7 +870,7 @@ mod tests {
         }
         assert_eq!(
             error(&request_with(&[], &extra)),
-            Error::TooManyHeaders { limit: 64 }
+            RequestError::TooManyHeaders { limit: 64 }
         );
         // Beyond the stack array the slots come from the heap.
         let many = Limits {
@@ -892,13 +892,13 @@ mod tests {
     fn malformed_http() {
         assert!(matches!(
             error(b"GET / HTTP/1.1\r\nBad Header\r\n\r\n"),
-            Error::MalformedRequest(_)
+            RequestError::Malformed(_)
         ));
         assert!(matches!(
             error(b"GET / HTTP/2.0\r\n\r\n"),
-            Error::MalformedRequest(httparse::Error::Version)
+            RequestError::Malformed(httparse::Error::Version)
         ));
-        assert!(matches!(error(b"\x00\x01\x02"), Error::MalformedRequest(_)));
+        assert!(matches!(error(b"\x00\x01\x02"), RequestError::Malformed(_)));
     }
 
     #[test]
@@ -907,30 +907,33 @@ mod tests {
         req.splice(0..3, b"POST".iter().copied());
         assert_eq!(
             error(&req),
-            Error::MethodNotGet {
+            RequestError::MethodNotGet {
                 method: "POST".into()
             }
         );
         let req = String::from_utf8(request_with(&[], ""))
             .unwrap()
             .replace("HTTP/1.1", "HTTP/1.0");
-        assert_eq!(error(req.as_bytes()), Error::HttpVersionTooOld);
+        assert_eq!(error(req.as_bytes()), RequestError::HttpVersionTooOld);
     }
 
     #[test]
     fn host_rules() {
-        assert_eq!(error(&request_with(&["Host"], "")), Error::MissingHost);
+        assert_eq!(
+            error(&request_with(&["Host"], "")),
+            RequestError::MissingHost
+        );
         assert_eq!(
             error(&request_with(&[], "Host: other\r\n")),
-            Error::DuplicateHeader { name: "Host" }
+            RequestError::DuplicateHeader { name: "Host" }
         );
         assert_eq!(
             error(&request_with(&["Host"], "Host:\r\n")),
-            Error::InvalidHost
+            RequestError::InvalidHost
         );
         assert_eq!(
             error(&request_with(&["Host"], "Host: a b\r\n")),
-            Error::InvalidHost
+            RequestError::InvalidHost
         );
         for bad in [
             "u@evil.test",
@@ -943,7 +946,7 @@ mod tests {
         ] {
             assert_eq!(
                 error(&request_with(&["Host"], &format!("Host: {bad}\r\n"))),
-                Error::InvalidHost,
+                RequestError::InvalidHost,
                 "{bad}"
             );
         }
@@ -962,7 +965,7 @@ mod tests {
                 &[],
                 "Origin: https://a\r\nOrigin: https://b\r\n"
             )),
-            Error::DuplicateHeader { name: "Origin" }
+            RequestError::DuplicateHeader { name: "Origin" }
         );
     }
 
@@ -970,14 +973,14 @@ mod tests {
     fn upgrade_and_connection_rules() {
         assert_eq!(
             error(&request_with(&["Upgrade"], "")),
-            Error::MissingUpgrade
+            RequestError::MissingUpgrade
         );
         assert_eq!(
             error(&request_with(
                 &["Upgrade"],
                 "Upgrade: h2c\r\nUpgrade: websocket2\r\n"
             )),
-            Error::InvalidUpgrade {
+            RequestError::InvalidUpgrade {
                 value: "h2c, websocket2".into()
             }
         );
@@ -985,16 +988,16 @@ mod tests {
         complete(&request_with(&["Upgrade"], "Upgrade: h2c, WebSocket\r\n"));
         assert_eq!(
             error(&request_with(&["Connection"], "")),
-            Error::MissingConnectionUpgrade
+            RequestError::MissingConnectionUpgrade
         );
         assert_eq!(
             error(&request_with(&["Connection"], "Connection: keep-alive\r\n")),
-            Error::MissingConnectionUpgrade
+            RequestError::MissingConnectionUpgrade
         );
         // `Upgrade` must be a whole list element.
         assert_eq!(
             error(&request_with(&["Connection"], "Connection: upgraded\r\n")),
-            Error::MissingConnectionUpgrade
+            RequestError::MissingConnectionUpgrade
         );
     }
 
@@ -1002,14 +1005,14 @@ mod tests {
     fn key_rules() {
         assert_eq!(
             error(&request_with(&["Sec-WebSocket-Key"], "")),
-            Error::MissingKey
+            RequestError::MissingKey
         );
         assert_eq!(
             error(&request_with(
                 &[],
                 "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n"
             )),
-            Error::DuplicateHeader {
+            RequestError::DuplicateHeader {
                 name: "Sec-WebSocket-Key"
             }
         );
@@ -1026,7 +1029,7 @@ mod tests {
                 &["Sec-WebSocket-Key"],
                 &format!("Sec-WebSocket-Key: {bad}\r\n"),
             );
-            assert_eq!(error(&req), Error::InvalidKey, "key {bad:?}");
+            assert_eq!(error(&req), RequestError::InvalidKey, "key {bad:?}");
         }
     }
 
@@ -1034,7 +1037,7 @@ mod tests {
     fn version_rules() {
         assert_eq!(
             error(&request_with(&["Sec-WebSocket-Version"], "")),
-            Error::MissingVersion
+            RequestError::MissingVersion
         );
         let e = error(&request_with(
             &["Sec-WebSocket-Version"],
@@ -1042,14 +1045,14 @@ mod tests {
         ));
         assert_eq!(
             e,
-            Error::UnsupportedVersion {
+            RequestError::UnsupportedVersion {
                 offered: "8".into()
             }
         );
         assert_eq!(e.status(), 426);
         assert_eq!(
             error(&request_with(&[], "Sec-WebSocket-Version: 13\r\n")),
-            Error::DuplicateHeader {
+            RequestError::DuplicateHeader {
                 name: "Sec-WebSocket-Version"
             }
         );
@@ -1059,34 +1062,37 @@ mod tests {
     fn optional_header_syntax() {
         assert_eq!(
             error(&request_with(&[], "Sec-WebSocket-Protocol: chat, a b\r\n")),
-            Error::InvalidProtocol {
+            RequestError::InvalidProtocol {
                 value: "a b".into()
             }
         );
         assert!(matches!(
             error(&request_with(&[], "Sec-WebSocket-Extensions: a;;\r\n")),
-            Error::InvalidExtensions(_)
+            RequestError::InvalidExtensions(_)
         ));
         assert!(matches!(
             error(&with_raw(b"Sec-WebSocket-Extensions: \xff\r\n")),
-            Error::InvalidExtensions(_)
+            RequestError::InvalidExtensions(_)
         ));
         // An Origin no browser could send is refused, not taken as absent.
         assert_eq!(
             error(&with_raw(b"Origin: https://a.test\xff\r\n")),
-            Error::InvalidOrigin
+            RequestError::InvalidOrigin
         );
-        assert_eq!(error(&with_raw(b"Origin: a\tb\r\n")), Error::InvalidOrigin);
+        assert_eq!(
+            error(&with_raw(b"Origin: a\tb\r\n")),
+            RequestError::InvalidOrigin
+        );
         // (httparse itself refuses other control bytes in any value.)
         assert!(matches!(
             error(&with_raw(b"Origin: a\x01\r\n")),
-            Error::MalformedRequest(_)
+            RequestError::Malformed(_)
         ));
         let (r, _) = complete(&with_raw(b"Origin: null\r\n"));
         assert_eq!(r.origin(), Some("null"));
     }
 
-    fn accept(req: &Request, options: AcceptOptions) -> Result<Vec<u8>, AcceptError> {
+    fn accept(req: &Request, options: AcceptOptions) -> Result<Vec<u8>, BuildError> {
         req.accept(&options, &Config::default()).map(|a| a.encode())
     }
 
@@ -1119,7 +1125,7 @@ mod tests {
         ));
         assert_eq!(
             accept(&req, AcceptOptions::default().protocol("Chat")),
-            Err(AcceptError::ProtocolNotOffered {
+            Err(BuildError::ProtocolNotOffered {
                 protocol: "Chat".into()
             })
         );
@@ -1139,7 +1145,7 @@ mod tests {
         ] {
             assert_eq!(
                 accept(&req, AcceptOptions::default().header(name, value)),
-                Err(AcceptError::InvalidHeader { name: name.into() })
+                Err(BuildError::InvalidHeader { name: name.into() })
             );
         }
         assert_eq!(
@@ -1147,7 +1153,7 @@ mod tests {
                 &req,
                 AcceptOptions::default().header("sec-websocket-accept", "x")
             ),
-            Err(AcceptError::ReservedHeader {
+            Err(BuildError::ReservedHeader {
                 name: "sec-websocket-accept".into()
             })
         );
@@ -1195,15 +1201,15 @@ mod tests {
         ] {
             assert_eq!(
                 error(&request_with(&[], extra)),
-                Error::RequestHasBody,
+                RequestError::HasBody,
                 "{extra:?}"
             );
         }
         let mut smuggled = request_with(&[], "Content-Length: 14\r\n");
         smuggled.extend_from_slice(&[0x81, 0x88, 0, 0, 0, 0]);
         smuggled.extend_from_slice(b"smuggled");
-        assert_eq!(error(&smuggled), Error::RequestHasBody);
-        assert_eq!(Error::RequestHasBody.status(), 400);
+        assert_eq!(error(&smuggled), RequestError::HasBody);
+        assert_eq!(RequestError::HasBody.status(), 400);
         // Some clients send an explicit empty body.
         complete(&request_with(&[], "Content-Length: 0\r\n"));
     }
@@ -1221,7 +1227,7 @@ mod tests {
                 .unwrap()
                 .replace("GET /x ", &format!("GET {target} "));
             assert!(
-                matches!(error(req.as_bytes()), Error::InvalidTarget { .. }),
+                matches!(error(req.as_bytes()), RequestError::InvalidTarget { .. }),
                 "{target}"
             );
         }

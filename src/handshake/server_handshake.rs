@@ -118,7 +118,7 @@ impl ServerHandshake {
                         leftover,
                     };
                 }
-                Err(error) => self.refuse(error.response(), error),
+                Err(error) => self.refuse(error.response(), error.into()),
             }
         }
         let action = match &self.state {
@@ -169,7 +169,7 @@ impl ServerHandshake {
     /// Accepts the request with `options` (see [`Request::accept`]): the
     /// answer is queued for [`transmit`](Self::transmit). If `options`
     /// cannot be written as a valid answer, a 500 is queued instead and the
-    /// handshake ends with [`Error::AcceptFailed`]. Does nothing unless a
+    /// handshake ends with [`Error::Build`]. Does nothing unless a
     /// decision is awaited.
     pub fn accept(&mut self, options: AcceptOptions) {
         let State::Deciding { request, leftover } = &self.state else {
@@ -183,7 +183,7 @@ impl ServerHandshake {
             }
             Err(e) => {
                 let refusal = Refusal::new(500).encode();
-                self.refuse(refusal, Error::AcceptFailed(e));
+                self.refuse(refusal, Error::Build(e));
             }
         }
     }
@@ -272,7 +272,7 @@ impl ServerHandshake {
     /// # Errors
     ///
     /// The [`Error`] the request broke (its refusal sent), [`Error::Timeout`],
-    /// [`Error::Refused`], [`Error::AcceptFailed`],
+    /// [`Error::Refused`], [`Error::Build`],
     /// [`Error::ClosedDuringHandshake`]; called before the handshake is
     /// done, [`Error::Timeout`] without anything sent.
     pub fn finish(mut self) -> Result<Connection, Error> {
@@ -302,6 +302,7 @@ impl ServerHandshake {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::handshake::RequestError;
     use crate::Role;
 
     const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\
@@ -428,7 +429,10 @@ mod tests {
         assert!(answer.starts_with("HTTP/1.1 426 Upgrade Required\r\n"));
         assert!(answer.contains("Sec-WebSocket-Version: 13\r\n"));
         assert_eq!(hs.poll_action(), ServerAction::Done);
-        assert!(matches!(hs.finish(), Err(Error::UnsupportedVersion { .. })));
+        assert!(matches!(
+            hs.finish(),
+            Err(Error::Request(RequestError::UnsupportedVersion { .. }))
+        ));
     }
 
     #[test]
@@ -481,7 +485,7 @@ mod tests {
         hs.accept(AcceptOptions::default().protocol("not-offered"));
         assert!(drain(&mut hs).starts_with(b"HTTP/1.1 500 Internal Server Error\r\n"));
         assert_eq!(hs.poll_action(), ServerAction::Done);
-        assert!(matches!(hs.finish(), Err(Error::AcceptFailed(_))));
+        assert!(matches!(hs.finish(), Err(Error::Build(_))));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! (§3.3). The authority form belongs to CONNECT and the asterisk form to
 //! OPTIONS: neither can name a WebSocket resource.
 
-use super::error::Error;
+use super::error::RequestError;
 
 /// A request target reduced to what the application needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +23,8 @@ pub(crate) struct Target {
 const SCHEMES: [&str; 4] = ["http", "https", "ws", "wss"];
 
 /// Normalises `target` (already checked by httparse to be visible ASCII).
-pub(crate) fn normalise(target: &str) -> Result<Target, Error> {
-    let invalid = || Error::InvalidTarget {
+pub(crate) fn normalise(target: &str) -> Result<Target, RequestError> {
+    let invalid = || RequestError::InvalidTarget {
         target: target.to_owned(),
     };
     // Visible ASCII (httparse lets obs-text through), and no fragment,
@@ -103,7 +103,7 @@ mod tests {
             "",
         ] {
             assert!(
-                matches!(normalise(bad), Err(Error::InvalidTarget { .. })),
+                matches!(normalise(bad), Err(RequestError::InvalidTarget { .. })),
                 "{bad:?}"
             );
         }

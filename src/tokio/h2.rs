@@ -135,7 +135,7 @@ pub async fn connect(url: &str) -> Result<(WebSocketStream<H2Stream>, Response),
 ///
 /// # Errors
 ///
-/// [`handshake::Error::ExtendedConnectDisabled`] when the server does not
+/// [`handshake::ResponseError::ExtendedConnectDisabled`] when the server does not
 /// offer extended CONNECT; otherwise those of [`connect_on`], of TCP and
 /// of TLS, and [`StreamError::HandshakeTimeout`] past
 /// [`Config::handshake_timeout`].
@@ -226,7 +226,9 @@ async fn extended_connect(
     .ok_or(StreamError::HandshakeTimeout)?;
     send_request = ready;
     if !send_request.is_extended_connect_protocol_enabled() {
-        return Err(handshake::Error::ExtendedConnectDisabled.into());
+        return Err(
+            handshake::Error::Response(handshake::ResponseError::ExtendedConnectDisabled).into(),
+        );
     }
     let (response, send) = send_request
         .send_request(request.to_http2(), false)
