@@ -28,7 +28,7 @@
 //!   events from the bytes after the head); `handle_timeout` before the
 //!   deadline changes nothing;
 //! - the request decided on is `parse_request`'s (which depends only on
-//!   the head); a parse error is refused with `Error::response()`;
+//!   the head); a parse error is refused with `RequestError::response()`;
 //! - what an accepted request may be (checked independently): its target
 //!   (`path`) visible ASCII without `#`, its authority (`host`) without
 //!   userinfo, with balanced brackets and a port of at most 65535, at
@@ -62,7 +62,8 @@
 //!   `format_extensions` and `parse_extensions`;
 //! - every refusal (parse error, decision, 408 at the deadline, 500 when
 //!   the decision cannot be written) is one HTTP/1.1 response whose status
-//!   is `Error::status()` of the error `finish` gives, framed by its
+//!   is the one the error `finish` gives was answered with
+//!   (`RequestError::status()`, 408, the refusal's, or 500), framed by its
 //!   `Content-Length`, without injected fields, read back by a client as a
 //!   rejection with the same status and body; a decision's refusal is
 //!   reported with the status sent (`Refusal::sent_status`: its own within
@@ -82,8 +83,9 @@ use std::time::{Duration, Instant};
 use libfuzzer_sys::fuzz_target;
 use rfc6455::deflate::{client_accept_offers, server_accept, DeflateConfig};
 use rfc6455::handshake::{
-    format_extensions, parse_extensions, parse_request, AcceptOptions, ClientRequest, Error,
-    HttpVersion, Limits, Parsed, Refusal, Request, ServerAction, ServerHandshake, REFUSAL_GRACE,
+    format_extensions, parse_extensions, parse_request, AcceptOptions, BuildError, ClientRequest,
+    Error, HttpVersion, Limits, Parsed, Refusal, Request, RequestError, ServerAction,
+    ServerHandshake, REFUSAL_GRACE,
 };
 use rfc6455::{Config, Extensions};
 use rfc6455_fuzz::handshake::{check_refusal, limits, ConnectionSummary, HttpResponse};
@@ -201,7 +203,8 @@ fn template(bytes: &[u8]) -> (Template, &[u8]) {
                 assert!(
                     matches!(
                         added,
-                        Err(Error::Build(BuildError::ReservedHeader { .. }) | Error::Build(BuildError::InvalidHeader { .. }))
+                        Err(Error::Build(BuildError::ReservedHeader { .. })
+                            | Error::Build(BuildError::InvalidHeader { .. }))
                     ),
                     "{name} accepted: {added:?}"
                 );
@@ -584,7 +587,7 @@ fn rebuilt(
     request: &Request,
     target: impl FnOnce(&str) -> String,
     edit: impl FnOnce(&mut Vec<(String, Vec<u8>)>),
-) -> Result<Parsed<Request>, Error> {
+) -> Result<Parsed<Request>, RequestError> {
     let (method, raw_target) = request_line(input, request);
     let mut fields: Vec<(String, Vec<u8>)> = request
         .headers()
@@ -628,7 +631,7 @@ fn check_changes(input: &[u8], request: &Request) {
             |_| {},
         );
         let target = changed.expect("the target");
-        assert_eq!(result, Err(Error::Request(RequestError::InvalidTarget { target })));
+        assert_eq!(result, Err(RequestError::InvalidTarget { target }));
     }
 
     let set = |name: &'static str, value: &'static [u8]| {
@@ -646,7 +649,7 @@ fn check_changes(input: &[u8], request: &Request) {
     ] {
         assert_eq!(
             rebuilt(input, request, same, set("Host", host)),
-            Err(Error::Request(RequestError::InvalidHost)),
+            Err(RequestError::InvalidHost),
             "Host: {}",
             String::from_utf8_lossy(host)
         );
@@ -663,7 +666,10 @@ fn check_changes(input: &[u8], request: &Request) {
         fields.push(("Origin".to_owned(), b"http://a.test".to_vec()))
     });
     match (request.origin(), second) {
-        (Some(_), second) => assert_eq!(second, Err(Error::Request(RequestError::DuplicateHeader { name: "Origin" }))),
+        (Some(_), second) => assert_eq!(
+            second,
+            Err(RequestError::DuplicateHeader { name: "Origin" })
+        ),
         (None, Ok(Parsed::Complete(changed, _))) => {
             assert_eq!(changed.origin(), Some("http://a.test"))
         }
@@ -672,7 +678,7 @@ fn check_changes(input: &[u8], request: &Request) {
     for origin in [&b"http://caf\xc3\xa9.test"[..], b"http://a\tb"] {
         assert_eq!(
             rebuilt(input, request, same, set("Origin", origin)),
-            Err(Error::Request(RequestError::InvalidOrigin)),
+            Err(RequestError::InvalidOrigin),
             "Origin: {origin:?}"
         );
     }
@@ -728,7 +734,13 @@ fn check_outcome(s: &Setup, out: &Outcome) {
             if out.interrupted && !whole {
                 return;
             }
-            let status = error.status();
+            // The status each failure is answered with.
+            let status = match error {
+                Error::Request(e) => e.status(),
+                Error::Timeout => 408,
+                Error::Refused { status } => *status,
+                _ => 500,
+            };
             let body = match (error, &out.request, &choice) {
                 (Error::ClosedDuringHandshake, None, _) => {
                     assert!(out.queued.is_empty(), "an answer to a request never seen");
@@ -765,7 +777,7 @@ fn check_outcome(s: &Setup, out: &Outcome) {
                     assert_eq!(out.queued, Refusal::new(500).encode());
                     Vec::new()
                 }
-                (error, None, _) => {
+                (Error::Request(error), None, _) => {
                     assert_eq!(out.queued, error.response());
                     format!("{error}\n").into_bytes()
                 }
@@ -775,7 +787,9 @@ fn check_outcome(s: &Setup, out: &Outcome) {
             };
             // RFC 6455 §4.4: our own 426 names the version we speak.
             let required: &[(&str, &[u8])] = match error {
-                Error::Request(RequestError::UnsupportedVersion { .. }) => &[("sec-websocket-version", b"13")],
+                Error::Request(RequestError::UnsupportedVersion { .. }) => {
+                    &[("sec-websocket-version", b"13")]
+                }
                 _ => &[],
             };
             if whole {
@@ -994,7 +1008,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(error) => {
             assert_eq!(whole.request, None);
-            assert_eq!(whole.result.as_ref().err(), Some(&error));
+            assert_eq!(whole.result.as_ref().err(), Some(&Error::Request(error)));
         }
     }
 

@@ -88,8 +88,8 @@ use std::time::{Duration, Instant};
 use libfuzzer_sys::fuzz_target;
 use rfc6455::deflate::{client_accept_offers, client_offer, DeflateConfig, DeflateParams};
 use rfc6455::handshake::{
-    accept_key, parse_extensions, parse_request, ClientAction, ClientHandshake, ClientRequest,
-    Error, ExtensionOffer, Limits, Parsed, Rejection, Response,
+    accept_key, parse_extensions, parse_request, BuildError, ClientAction, ClientHandshake,
+    ClientRequest, Error, ExtensionOffer, Limits, Parsed, Rejection, Response, ResponseError,
 };
 use rfc6455::Config;
 use rfc6455_fuzz::handshake::{limits, ConnectionSummary};
