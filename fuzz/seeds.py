@@ -233,9 +233,9 @@ def seeds():
     )
     # A src issue found here and fixed in bf15136 (README.md): a
     # close-delimited refusal of exactly max_size (64) bytes was
-    # ResponseTooLarge; it is Rejected with its whole body at EOF (here
+    # ResponseError::TooLarge; it is Rejected with its whole body at EOF (here
     # after the machine looked, in the -eof-with-last seed before), and
-    # one byte more is ResponseTooLarge.
+    # one byte more is ResponseError::TooLarge.
     head = b"HTTP/1.1 403 Forbidden\r\n\r\n"
     at_limit = head + b"x" * (64 - len(head))
     out[(hs, "regression-close-delimited-refusal-at-limit")] = (

@@ -144,7 +144,7 @@ fn a_body_on_the_upgrade_is_refused_not_read_as_frames() {
         );
         assert_eq!(
             seen.recv().unwrap(),
-            Err("RequestHasBody".into()),
+            Err("Request(HasBody)".into()),
             "{adapter:?}"
         );
 
@@ -155,7 +155,7 @@ fn a_body_on_the_upgrade_is_refused_not_read_as_frames() {
                 answer.starts_with(b"HTTP/1.1 400 "),
                 "{adapter:?} {extra:?}"
             );
-            assert_eq!(seen.recv().unwrap(), Err("RequestHasBody".into()));
+            assert_eq!(seen.recv().unwrap(), Err("Request(HasBody)".into()));
         }
 
         // An explicit empty body still upgrades, and frames flow.

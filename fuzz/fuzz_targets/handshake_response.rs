@@ -45,7 +45,7 @@
 //!   EOF: then it is `Rejected` with its whole body (everything after the
 //!   final head, checked independently), also when it fills `max_size`
 //!   exactly; without EOF the deadline ends the wait; one byte past
-//!   `max_size` is `ResponseTooLarge` either way;
+//!   `max_size` is `ResponseError::TooLarge` either way;
 //! - interim answers (1xx other than 101, RFC 9110 §15.2) before the final
 //!   one are skipped: `parse_response` of an answer that starts with a
 //!   complete interim head (read with httparse here) is `parse_response`
@@ -102,10 +102,10 @@ const PROTOCOLS: [&str; 2] = ["chat", "superchat"];
 /// Known `src/` issue (fuzz/README.md): when `recv_eof()` comes after bytes
 /// the machine has not looked at yet, and they take the answer past
 /// `max_size`, a refusal delimited by the connection closing is `Rejected`
-/// with its body cut at `max_size` instead of `ResponseTooLarge` (which
+/// with its body cut at `max_size` instead of `ResponseError::TooLarge` (which
 /// it is when the machine looks before EOF). While this is `true`, exactly
 /// that outcome (body = the answer's bytes after the final head up to
-/// `max_size`) is counted as the `ResponseTooLarge` it should be; set it
+/// `max_size`) is counted as the `ResponseError::TooLarge` it should be; set it
 /// to `false` once `src/` is fixed.
 const TOLERATE_EOF_PAST_LIMIT: bool = false;
 
@@ -420,7 +420,7 @@ fn finish(
 /// The known issue (`TOLERATE_EOF_PAST_LIMIT`): a close-delimited refusal
 /// that came out of a machine holding more than `max_size` bytes can only
 /// be the one with its body cut at the limit; it is counted as the
-/// `ResponseTooLarge` the machine gives when it looks before EOF.
+/// `ResponseError::TooLarge` the machine gives when it looks before EOF.
 fn tolerate_known_issue(s: &Setup, received: usize, out: &mut Outcome) {
     let limits = s.config.handshake_limits;
     let Err(Error::Rejected(rejection)) = &out.result else {

@@ -65,7 +65,7 @@ pub struct Request {
 /// within `limits`, and an error as soon as it cannot become valid: more than
 /// `limits.max_size` bytes without the end of the head, more than
 /// `limits.max_headers` fields, malformed HTTP, or a broken §4.2.1 rule. On
-/// error, write [`Error::response`] and close the connection.
+/// error, write [`RequestError::response`] and close the connection.
 ///
 /// [`Parsed::Complete`] carries the head's length; any bytes after it are
 /// already WebSocket frames and are left for the caller. (A request that
