@@ -197,7 +197,6 @@ mod parsed;
 mod rng;
 pub mod security;
 pub mod shutdown;
-mod stream_error;
 #[cfg(test)]
 mod testing;
 pub mod tls;
@@ -212,11 +211,10 @@ pub use connection::{
     CloseStatus, Config, Connection, Event, Message, MessageKind, Outgoing, PreparedMessage, Role,
     State,
 };
-pub use error::{Error, ProtocolError, SendError};
+pub use error::{Error, ProtocolError, SendError, StreamError};
 pub use extensions::Extensions;
 pub use parsed::Parsed;
 pub use shutdown::{Shutdown, ShutdownGuard};
-pub use stream_error::StreamError;
 pub use tls::TlsError;
 pub use utf8::Utf8Bytes;
 

@@ -48,12 +48,15 @@ use crate::StreamError;
 ///
 /// fn explain(e: &StreamError) -> &'static str {
 ///     match e {
-///         StreamError::Tls(TlsError::NotEnabled) => "rebuild with the `tls` feature",
+///         StreamError::Tls(e) if matches!(**e, TlsError::NotEnabled) => {
+///             "rebuild with the `tls` feature"
+///         }
 ///         StreamError::Tls(_) => "the TLS handshake failed",
 ///         _ => "something else",
 ///     }
 /// }
-/// assert_eq!(explain(&StreamError::Tls(TlsError::NotEnabled)), "rebuild with the `tls` feature");
+/// let e = StreamError::from(TlsError::NotEnabled);
+/// assert_eq!(explain(&e), "rebuild with the `tls` feature");
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]

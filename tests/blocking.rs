@@ -120,7 +120,10 @@ fn accept_hook_sees_the_request_and_can_refuse() {
         .header("Origin", "https://evil.example")
         .unwrap();
     match blocking::connect_with(request, Config::default()) {
-        Err(StreamError::Handshake(handshake::Error::Rejected(rejection))) => {
+        Err(StreamError::Handshake(error)) => {
+            let handshake::Error::Rejected(rejection) = *error else {
+                panic!("expected a 403 rejection, got {error:?}");
+            };
             assert_eq!(rejection.status, 403);
             assert_eq!(rejection.body, b"no");
         }

@@ -365,7 +365,7 @@ fn head_refused_with_431(extra: &str, expected: handshake::Error) {
         });
         served_meanwhile(&server);
         match server.attack_outcome(Duration::from_secs(5)) {
-            Outcome::Failed(StreamError::Handshake(e)) => assert_eq!(e, expected, "{adapter:?}"),
+            Outcome::Failed(StreamError::Handshake(e)) => assert_eq!(*e, expected, "{adapter:?}"),
             outcome => panic!("{adapter:?}: {outcome:?}"),
         }
         let reply = attack.join().unwrap();

@@ -61,7 +61,7 @@ fn big(len: usize) -> Vec<u8> {
 }
 
 fn is_rustls_error(e: &StreamError) -> bool {
-    matches!(e, StreamError::Tls(TlsError::Rustls(_)))
+    matches!(e, StreamError::Tls(e) if matches!(**e, TlsError::Rustls(_)))
 }
 
 /// Runs `body` on a thread and fails the test if it takes past `LIMIT`.
@@ -172,8 +172,9 @@ fn blocking_client_that_does_not_trust_the_certificate_fails_with_a_tls_error() 
             .unwrap_err();
         assert!(
             matches!(
-                error,
-                StreamError::Tls(TlsError::Rustls(rustls::Error::InvalidCertificate(_)))
+                &error,
+                StreamError::Tls(e)
+                    if matches!(**e, TlsError::Rustls(rustls::Error::InvalidCertificate(_)))
             ),
             "{error:?}"
         );
@@ -368,8 +369,9 @@ mod tokio_adapter {
             .unwrap_err();
         assert!(
             matches!(
-                error,
-                StreamError::Tls(TlsError::Rustls(rustls::Error::InvalidCertificate(_)))
+                &error,
+                StreamError::Tls(e)
+                    if matches!(**e, TlsError::Rustls(rustls::Error::InvalidCertificate(_)))
             ),
             "{error:?}"
         );

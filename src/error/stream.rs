@@ -1,4 +1,6 @@
-//! The error type of the adapters.
+//! The error type of the adapters: the core's errors, the handshake's and
+//! the transport's in one small value (24 bytes; the rare, large ones are
+//! boxed).
 
 use std::{fmt, io};
 
@@ -10,17 +12,19 @@ use crate::{handshake, Error, SendError, TlsError};
 pub enum StreamError {
     /// The transport failed.
     Io(io::Error),
-    /// The opening handshake failed.
-    Handshake(handshake::Error),
-    /// TLS (`wss://`) could not be set up: see [`TlsError`].
-    Tls(TlsError),
+    /// The opening handshake failed (boxed: it is rare and large).
+    Handshake(Box<handshake::Error>),
+    /// TLS (`wss://`) could not be set up: see [`TlsError`] (boxed: it
+    /// holds a `rustls::Error`).
+    Tls(Box<TlsError>),
     /// The peer broke the protocol or went away; the close frame (if any)
     /// was sent.
     Protocol(Error),
     /// The command is not allowed now.
     Send(SendError),
-    /// The server's accept hook refused the request; the refusal with this
-    /// status was sent.
+    /// Server: the accept hook refused the request; the refusal with this
+    /// status was sent. (A client whose request the server refused gets
+    /// [`handshake::Error::Rejected`] inside [`StreamError::Handshake`].)
     Refused {
         /// The HTTP status sent.
         status: u16,
@@ -76,7 +80,7 @@ impl From<handshake::Error> for StreamError {
         match e {
             handshake::Error::Timeout => StreamError::HandshakeTimeout,
             handshake::Error::Refused { status } => StreamError::Refused { status },
-            e => StreamError::Handshake(e),
+            e => StreamError::Handshake(Box::new(e)),
         }
     }
 }
@@ -95,6 +99,24 @@ impl From<SendError> for StreamError {
 
 impl From<TlsError> for StreamError {
     fn from(e: TlsError) -> StreamError {
-        StreamError::Tls(e)
+        StreamError::Tls(Box::new(e))
+    }
+}
+
+impl From<handshake::BuildError> for StreamError {
+    fn from(e: handshake::BuildError) -> StreamError {
+        handshake::Error::Build(e).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_error_is_at_most_24_bytes() {
+        // Every adapter call returns it: keep the `Result` three words.
+        assert!(std::mem::size_of::<StreamError>() <= 24);
+        assert!(std::mem::size_of::<Result<(), StreamError>>() <= 24);
     }
 }

@@ -5,11 +5,18 @@
 //!   connection has already queued the matching close frame.
 //! - [`SendError`]: the local caller asked for something the protocol does
 //!   not allow. Nothing was queued; the connection is unchanged.
-//! - [`handshake::Error`](crate::handshake::Error): the HTTP upgrade failed.
+//! - [`handshake::Error`](crate::handshake::Error): the HTTP upgrade failed
+//!   (itself split by blame: the request, the response, local input).
+//! - [`StreamError`]: what an adapter call fails with; one of the above,
+//!   or I/O, or TLS.
 
 use std::fmt;
 
 use crate::CloseCode;
+
+mod stream;
+
+pub use stream::StreamError;
 
 /// A rule of RFC 6455 the peer broke. Each fails the connection with close
 /// code 1002 (protocol error).
