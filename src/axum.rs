@@ -15,7 +15,7 @@
 //! async fn chat(upgrade: WebSocketUpgrade) -> Response {
 //!     // Browsers send Origin: refuse other sites' pages.
 //!     if upgrade.request().origin().is_some_and(|o| o != "https://example.com") {
-//!         return upgrade.reject(Refusal::new(403));
+//!         return upgrade.refuse(Refusal::new(403));
 //!     }
 //!     // What `ws` cannot tell later: capture it now.
 //!     let version = upgrade.version();
@@ -69,12 +69,13 @@ pub struct WebSocketUpgrade {
     peer: Option<SocketAddr>,
 }
 
-/// Why a request is not a WebSocket handshake we can take; answered with
-/// the HTTP status and the rule broken.
+/// Why a request is not a WebSocket handshake we can take: the extractor's
+/// failure (axum calls it a rejection; in this crate it is the refusal a
+/// server sends), answered with the HTTP status and the rule broken.
 #[derive(Debug)]
-pub struct WebSocketRejection(pub handshake::Error);
+pub struct WebSocketRefusal(pub handshake::Error);
 
-impl IntoResponse for WebSocketRejection {
+impl IntoResponse for WebSocketRefusal {
     fn into_response(self) -> Response {
         self.0.to_http()
     }
@@ -87,7 +88,7 @@ impl IntoResponse for Refusal {
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for WebSocketUpgrade {
-    type Rejection = WebSocketRejection;
+    type Rejection = WebSocketRefusal;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let peer = parts
@@ -96,7 +97,7 @@ impl<S: Send + Sync> FromRequestParts<S> for WebSocketUpgrade {
             .map(|info| info.0);
         let upgrade = Upgrade::parse_parts(parts).map_err(|e| {
             crate::trace::server_handshake_failed(&e, peer);
-            WebSocketRejection(e)
+            WebSocketRefusal(e)
         })?;
         Ok(WebSocketUpgrade {
             upgrade,
@@ -166,7 +167,7 @@ impl WebSocketUpgrade {
 
     /// Refuses the request with `refusal` (a status such as 401 or 403,
     /// headers, a body).
-    pub fn reject(self, refusal: Refusal) -> Response {
+    pub fn refuse(self, refusal: Refusal) -> Response {
         crate::trace::refusal_sent(refusal.sent_status(), self.peer);
         refusal.into_response()
     }

@@ -28,7 +28,7 @@
 //!
 //! async fn echo(upgrade: WebSocketUpgrade) -> Response {
 //!     if upgrade.request().origin().is_some_and(|o| o != "https://app.example") {
-//!         return upgrade.reject(Refusal::new(403));
+//!         return upgrade.refuse(Refusal::new(403));
 //!     }
 //!     upgrade.protocols(["chat.v1"]).on_upgrade(|mut ws: WebSocket| async move {
 //!         while let Ok(Some(message)) = ws.recv_message().await {
@@ -159,8 +159,18 @@
 //!
 //! Errors are split by blame: [`Error`] when the peer broke a rule (the
 //! connection has already queued the right close code), [`SendError`] when
-//! a local command is not allowed, [`handshake::Error`] for the upgrade, and
-//! [`StreamError`] from the adapters, which wraps those and I/O errors.
+//! a local command is not allowed, [`handshake::Error`] for the upgrade
+//! (itself by blame: [`handshake::RequestError`] for a request a server
+//! received, with the HTTP status it was refused with,
+//! [`handshake::ResponseError`] for an answer a client received, and
+//! [`handshake::BuildError`] for local input), and [`StreamError`] from the
+//! adapters, which wraps those and I/O errors.
+//!
+//! A non-101 answer has one word on each side: a server *refuses*
+//! ([`handshake::Refusal`], `refuse`, [`handshake::Error::Refused`],
+//! [`StreamError::Refused`]); a client is *rejected*
+//! ([`handshake::Error::Rejected`] with the [`handshake::Rejection`] it
+//! read).
 //!
 //! ## Security and limits
 //!

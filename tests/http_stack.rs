@@ -48,7 +48,7 @@ async fn axum_server() -> (SocketAddr, mpsc::UnboundedReceiver<HttpVersion>) {
         let versions = versions.clone();
         async move {
             if upgrade.request().origin() == Some("https://evil.test") {
-                return upgrade.reject(Refusal::new(403).body("not from there"));
+                return upgrade.refuse(Refusal::new(403).body("not from there"));
             }
             let _ = versions.send(upgrade.version());
             upgrade

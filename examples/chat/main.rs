@@ -287,7 +287,7 @@ async fn websocket(
         let ours = [format!("http://{host}"), format!("https://{host}")];
         if !ours.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
             let refusal = Refusal::new(403).body("cross-origin WebSocket refused\n");
-            return upgrade.reject(refusal);
+            return upgrade.refuse(refusal);
         }
     }
     let version = upgrade.version();

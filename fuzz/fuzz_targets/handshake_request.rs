@@ -226,7 +226,7 @@ fn template(bytes: &[u8]) -> (Template, &[u8]) {
 #[derive(Clone, Debug)]
 enum Decision {
     Accept(AcceptOptions),
-    Reject(Refusal),
+    Refuse(Refusal),
     /// `decide` with a closure: accept when there is an `Origin`, else 403.
     Closure,
     /// No decision: the deadline passes.
@@ -262,7 +262,7 @@ impl Decision {
                 Decision::Accept(options)
             }
             4 => Decision::Accept(AcceptOptions::default().header(EVIL.0, EVIL.1)),
-            5 => Decision::Reject(
+            5 => Decision::Refuse(
                 Refusal::new(STATUSES[param])
                     .header("X-Reason", "fuzz")
                     .header(EVIL.0, EVIL.1)
@@ -279,7 +279,7 @@ impl Decision {
     fn choice(&self, request: &Request) -> Option<Result<AcceptOptions, Refusal>> {
         match self {
             Decision::Accept(options) => Some(Ok(options.clone())),
-            Decision::Reject(refusal) => Some(Err(refusal.clone())),
+            Decision::Refuse(refusal) => Some(Err(refusal.clone())),
             Decision::Closure => Some(closure(request)),
             Decision::Wait => None,
         }
@@ -385,7 +385,7 @@ fn run(s: &Setup, chunked: bool, inject: Inject) -> Outcome {
                 check_request(s, &request);
                 match Decision::new(s.decision, &request) {
                     Decision::Accept(options) => hs.accept(options),
-                    Decision::Reject(refusal) => hs.reject(refusal),
+                    Decision::Refuse(refusal) => hs.refuse(refusal),
                     Decision::Closure => hs.decide(closure),
                     Decision::Wait => hs.handle_timeout(deadline),
                 }

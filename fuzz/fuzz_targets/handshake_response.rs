@@ -30,7 +30,7 @@
 //!   idea of the request (key, subprotocols, exactly the offer sent);
 //! - every split of the answer (and of the writes) gives the same actions
 //!   (`Write`, `Read`, `Done`, repeats merged), the same bytes transmitted
-//!   and the same outcome: the same error (a refusal with the very same
+//!   and the same outcome: the same error (a rejection with the very same
 //!   body, also one delimited by the connection closing), or the same
 //!   `Response` and a connection with the same extensions giving the same
 //!   events from the bytes after the head (and the end of input);
@@ -40,7 +40,7 @@
 //!   for the request sent (which depends only on the final head) within
 //!   `max_size`, whenever EOF comes: a complete 101 is a connection (which
 //!   sees the end of input), an incomplete answer is `Timeout` at the
-//!   deadline and `ClosedDuringHandshake` at EOF; a refusal whose body
+//!   deadline and `ClosedDuringHandshake` at EOF; a rejection whose body
 //!   runs until the connection closes (RFC 9112 §6.3) is complete only at
 //!   EOF: then it is `Rejected` with its whole body (everything after the
 //!   final head, checked independently), also when it fills `max_size`
@@ -49,7 +49,7 @@
 //! - interim answers (1xx other than 101, RFC 9110 §15.2) before the final
 //!   one are skipped: `parse_response` of an answer that starts with a
 //!   complete interim head (read with httparse here) is `parse_response`
-//!   of the rest; a refusal never has a 1xx status;
+//!   of the rest; a rejection never has a 1xx status;
 //! - `poll_timeout` is `Some(deadline)` until `Done` or EOF, `None` once
 //!   `recv_eof()` was called and at `Done`; `transmit` is non-empty
 //!   exactly when the action is `Write`;
@@ -65,7 +65,7 @@
 //!   refused by `ClientHandshake::new` before anything is sent, and the
 //!   bare `parse_response` for such an offer never accepts an answer that
 //!   agrees to it;
-//! - a refusal comes back as `Rejected` with a non-1xx status and a body
+//! - a rejection comes back as `Rejected` with a non-1xx status and a body
 //!   within `max_size`;
 //! - a `Connection` comes out only after the whole request was written;
 //!   an injected event behaves exactly: `handle_timeout` at the deadline
@@ -101,7 +101,7 @@ const PROTOCOLS: [&str; 2] = ["chat", "superchat"];
 
 /// Known `src/` issue (fuzz/README.md): when `recv_eof()` comes after bytes
 /// the machine has not looked at yet, and they take the answer past
-/// `max_size`, a refusal delimited by the connection closing is `Rejected`
+/// `max_size`, a rejection delimited by the connection closing is `Rejected`
 /// with its body cut at `max_size` instead of `ResponseError::TooLarge` (which
 /// it is when the machine looks before EOF). While this is `true`, exactly
 /// that outcome (body = the answer's bytes after the final head up to
@@ -417,7 +417,7 @@ fn finish(
         .map(|(conn, response)| (response, ConnectionSummary::new(conn, rest, eof)))
 }
 
-/// The known issue (`TOLERATE_EOF_PAST_LIMIT`): a close-delimited refusal
+/// The known issue (`TOLERATE_EOF_PAST_LIMIT`): a close-delimited rejection
 /// that came out of a machine holding more than `max_size` bytes can only
 /// be the one with its body cut at the limit; it is counted as the
 /// `ResponseError::TooLarge` the machine gives when it looks before EOF.
@@ -429,7 +429,7 @@ fn tolerate_known_issue(s: &Setup, received: usize, out: &mut Outcome) {
     if !TOLERATE_EOF_PAST_LIMIT || received <= limits.max_size || !close_delimited(rejection) {
         return;
     }
-    let (head, status) = final_head(&s.input, &limits).expect("a refusal has a head");
+    let (head, status) = final_head(&s.input, &limits).expect("a rejection has a head");
     assert_eq!(status, rejection.status);
     assert_eq!(
         rejection.body,
@@ -566,7 +566,7 @@ fn check_outcome(s: &Setup, out: &Outcome) {
             // Neither the 101 nor an interim answer (skipped).
             assert!(
                 !(100..200).contains(&rejection.status),
-                "a refusal with status {}",
+                "a rejection with status {}",
                 rejection.status
             );
             assert!(rejection.body.len() <= limits.max_size);
@@ -575,7 +575,7 @@ fn check_outcome(s: &Setup, out: &Outcome) {
     }
 }
 
-/// Whether a refusal's body is delimited by the connection closing (RFC 9112
+/// Whether a rejection's body is delimited by the connection closing (RFC 9112
 /// §6.3), decided here from its headers: not a status without content
 /// (1xx, 204, 304), and with `Transfer-Encoding`, a final coding other than
 /// `chunked` (it overrides `Content-Length`), else no `Content-Length`.

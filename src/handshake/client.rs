@@ -327,7 +327,7 @@ impl ClientRequest {
     }
 
     /// [`parse_response`](Self::parse_response) for a reader that can tell
-    /// whether the connection has ended: a refusal whose body is delimited
+    /// whether the connection has ended: a rejection whose body is delimited
     /// by the connection closing (RFC 9112 §6.3) is complete only `at_eof`.
     pub(crate) fn parse_response_until(
         &self,
@@ -532,7 +532,7 @@ fn is_scheme(s: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
 }
 
-/// The body of a refusal, from the bytes after its head (already bounded by
+/// The body of a rejection, from the bytes after its head (already bounded by
 /// the caller's window); `None` while more bytes are needed (RFC 7230 §3.3.3).
 ///
 /// A body announced as longer than `room` is refused at once rather than
@@ -583,7 +583,7 @@ fn read_body(
     until_close()
 }
 
-/// Whether a refusal's body runs until the connection closes: neither
+/// Whether a rejection's body runs until the connection closes: neither
 /// chunked nor sized, and allowed a body at all (RFC 9112 §6.3).
 fn close_delimited(status: u16, list: &[Header]) -> bool {
     let bodiless = (100..200).contains(&status) || status == 204 || status == 304;

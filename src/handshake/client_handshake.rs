@@ -150,7 +150,7 @@ impl ClientHandshake {
         }
     }
 
-    /// The server closed the connection: a refusal whose body runs until
+    /// The server closed the connection: a rejection whose body runs until
     /// the close is now complete, a complete 101 still stands (its
     /// connection sees the end of input), and any other incomplete answer
     /// fails the handshake at the next [`poll_action`](Self::poll_action).
@@ -330,7 +330,7 @@ mod tests {
     }
 
     #[test]
-    fn a_close_delimited_refusal_ends_at_eof_whatever_the_split() {
+    fn a_close_delimited_rejection_ends_at_eof_whatever_the_split() {
         let answer = b"HTTP/1.1 403 Forbidden\r\n\r\nnot you";
         for cut in 0..=answer.len() {
             let mut hs = started(ClientRequest::new("ws://a/").unwrap(), Config::default());
@@ -375,7 +375,7 @@ mod tests {
     }
 
     #[test]
-    fn a_close_delimited_refusal_may_fill_the_limit_exactly() {
+    fn a_close_delimited_rejection_may_fill_the_limit_exactly() {
         let limits = crate::handshake::Limits {
             max_size: 64,
             max_headers: 8,
@@ -414,7 +414,7 @@ mod tests {
     }
 
     #[test]
-    fn refusal_is_reported_whole() {
+    fn rejection_is_reported_whole() {
         let mut hs = started(ClientRequest::new("ws://a/").unwrap(), Config::default());
         hs.recv(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 7\r\n\r\nnot");
         assert_eq!(hs.poll_action(), ClientAction::Read);

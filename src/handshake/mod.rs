@@ -7,7 +7,7 @@
 //!
 //! * [`ServerHandshake`]: HTTP/1.1 bytes in, a validated [`Request`] out for
 //!   your decision ([`accept`](ServerHandshake::accept) with
-//!   [`AcceptOptions`], or [`reject`](ServerHandshake::reject) with a
+//!   [`AcceptOptions`], or [`refuse`](ServerHandshake::refuse) with a
 //!   [`Refusal`]), the answer's bytes out, a `Connection` running exactly
 //!   the extensions agreed. Every status is chosen here: 400, 426, 431, 408
 //!   at the deadline (a timer, like the connection's), 500.
@@ -108,7 +108,7 @@ pub use error::{BuildError, Error, Rejection, RequestError, ResponseError, UrlEr
 pub use extensions::{format_extensions, parse_extensions, ExtensionOffer, ExtensionParseError};
 pub use headers::Header;
 pub use refusal::Refusal;
-pub use server::{parse_request, reject, AcceptOptions, Accepted, HttpVersion, Request};
+pub use server::{parse_request, AcceptOptions, Accepted, HttpVersion, Request};
 pub use server_handshake::{ServerAction, ServerHandshake, REFUSAL_GRACE};
 
 use base64::Engine as _;

@@ -1,6 +1,6 @@
 //! A server's decision not to upgrade: the HTTP response to send instead.
 
-use super::server::reject;
+use super::server::encode_refusal;
 
 /// An HTTP refusal of an upgrade request, returned by an accept hook.
 ///
@@ -56,6 +56,6 @@ impl Refusal {
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
-        reject(self.status, &headers, &self.body)
+        encode_refusal(self.status, &headers, &self.body)
     }
 }

@@ -598,15 +598,8 @@ impl Accepted {
 /// and `Transfer-Encoding`, which this function writes itself. A `status`
 /// outside `200..=999` (a 1xx cannot refuse anything) is written as 500.
 ///
-/// ```
-/// let bytes = rfc6455::handshake::reject(403, &[("X-Reason", "origin")], b"no");
-/// assert_eq!(
-///     bytes,
-///     b"HTTP/1.1 403 Forbidden\r\nX-Reason: origin\r\nConnection: close\r\n\
-///       Content-Length: 2\r\n\r\nno"
-/// );
-/// ```
-pub fn reject(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+/// The bytes of [`Refusal::encode`](super::Refusal::encode).
+pub(crate) fn encode_refusal(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let status = refusal_status(status);
     let mut head = String::with_capacity(128);
     // Writing to a String cannot fail.
@@ -1234,15 +1227,15 @@ mod tests {
     }
 
     #[test]
-    fn reject_writes_refusal() {
-        let out = reject(404, &[("Content-Type", "text/plain")], b"nope");
+    fn refusal_encoding() {
+        let out = encode_refusal(404, &[("Content-Type", "text/plain")], b"nope");
         assert_eq!(
             out,
             b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nConnection: close\r\n\
               Content-Length: 4\r\n\r\nnope"
         );
         // Unsafe and self-written headers are dropped; odd statuses clamped.
-        let out = reject(
+        let out = encode_refusal(
             42,
             &[
                 ("X-Evil", "a\r\nSet-Cookie: x"),
@@ -1258,7 +1251,7 @@ mod tests {
             b"HTTP/1.1 500 Internal Server Error\r\nX-Ok: fine\r\nConnection: close\r\n\
               Content-Length: 0\r\n\r\n"
         );
-        assert!(reject(599, &[], b"").starts_with(b"HTTP/1.1 599 \r\n"));
+        assert!(encode_refusal(599, &[], b"").starts_with(b"HTTP/1.1 599 \r\n"));
         for status in [
             200, 301, 302, 303, 307, 308, 400, 401, 403, 405, 406, 408, 409, 410, 413, 414, 421,
             426, 429, 431, 500, 501, 502, 503, 504,

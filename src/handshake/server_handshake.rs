@@ -25,7 +25,7 @@ pub enum ServerAction {
     /// The request is complete and valid: look at
     /// [`request`](ServerHandshake::request), then call
     /// [`accept`](ServerHandshake::accept) or
-    /// [`reject`](ServerHandshake::reject) (or
+    /// [`refuse`](ServerHandshake::refuse) (or
     /// [`decide`](ServerHandshake::decide)).
     Decide,
     /// Write [`transmit`](ServerHandshake::transmit) and report what was
@@ -118,7 +118,7 @@ impl ServerHandshake {
                         leftover,
                     };
                 }
-                Err(error) => self.refuse(error.response(), error.into()),
+                Err(error) => self.fail_with(error.response(), error.into()),
             }
         }
         let action = match &self.state {
@@ -183,7 +183,7 @@ impl ServerHandshake {
             }
             Err(e) => {
                 let refusal = Refusal::new(500).encode();
-                self.refuse(refusal, Error::Build(e));
+                self.fail_with(refusal, Error::Build(e));
             }
         }
     }
@@ -191,16 +191,16 @@ impl ServerHandshake {
     /// Refuses the request: `refusal` is queued for
     /// [`transmit`](Self::transmit) and the handshake ends with
     /// [`Error::Refused`]. Does nothing unless a decision is awaited.
-    pub fn reject(&mut self, refusal: Refusal) {
+    pub fn refuse(&mut self, refusal: Refusal) {
         if let State::Deciding { .. } = self.state {
             // The status actually sent: one a refusal cannot have is 500.
             let status = refusal.sent_status();
-            self.refuse(refusal.encode(), Error::Refused { status });
+            self.fail_with(refusal.encode(), Error::Refused { status });
         }
     }
 
     /// Runs `decide` on the request, if a decision is awaited, and accepts
-    /// or rejects as it says.
+    /// or refuses as it says.
     pub fn decide<F>(&mut self, decide: F)
     where
         F: FnOnce(&Request) -> Result<AcceptOptions, Refusal>,
@@ -210,7 +210,7 @@ impl ServerHandshake {
         };
         match decide(request) {
             Ok(options) => self.accept(options),
-            Err(refusal) => self.reject(refusal),
+            Err(refusal) => self.refuse(refusal),
         }
     }
 
@@ -250,7 +250,7 @@ impl ServerHandshake {
     pub fn handle_timeout(&mut self, now: Instant) {
         match &mut self.state {
             State::Reading { .. } | State::Deciding { .. } if now >= self.deadline => {
-                self.refuse(Refusal::new(408).encode(), Error::Timeout);
+                self.fail_with(Refusal::new(408).encode(), Error::Timeout);
             }
             // Half a 101 cannot be followed by a 408: give up.
             State::Answering { .. } if now >= self.deadline => {
@@ -284,7 +284,7 @@ impl ServerHandshake {
     }
 
     /// Queues `answer` and remembers the failure.
-    fn refuse(&mut self, answer: Vec<u8>, error: Error) {
+    fn fail_with(&mut self, answer: Vec<u8>, error: Error) {
         self.state = State::Refusing { out: answer, error };
     }
 
@@ -462,11 +462,11 @@ mod tests {
     }
 
     #[test]
-    fn rejection_and_bad_answers() {
+    fn refusal_and_bad_answers() {
         let mut hs = ServerHandshake::new(Config::default(), Instant::now());
         hs.recv(REQUEST);
         hs.poll_action();
-        hs.reject(Refusal::new(403).body("no"));
+        hs.refuse(Refusal::new(403).body("no"));
         assert!(drain(&mut hs).starts_with(b"HTTP/1.1 403 Forbidden\r\n"));
         assert_eq!(hs.poll_action(), ServerAction::Done);
         assert_eq!(hs.finish().unwrap_err(), Error::Refused { status: 403 });
@@ -475,7 +475,7 @@ mod tests {
         let mut hs = ServerHandshake::new(Config::default(), Instant::now());
         hs.recv(REQUEST);
         hs.poll_action();
-        hs.reject(Refusal::new(101));
+        hs.refuse(Refusal::new(101));
         assert!(drain(&mut hs).starts_with(b"HTTP/1.1 500 "));
         assert_eq!(hs.finish().unwrap_err(), Error::Refused { status: 500 });
 

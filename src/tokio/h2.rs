@@ -241,7 +241,7 @@ async fn extended_connect(
         Ok(checked) => checked,
         Err(mut e) => {
             if let handshake::Error::Rejected(rejection) = &mut e {
-                // The refusal's body says why; read what the limits allow.
+                // The rejection's body says why; read what the limits allow.
                 let limit = config.handshake_limits.max_size;
                 let _ = bounded(deadline, async {
                     while let Some(chunk) = recv.data().await {
