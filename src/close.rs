@@ -4,7 +4,7 @@ use std::fmt;
 
 use bytes::{BufMut, Bytes};
 
-use crate::{ProtocolError, Utf8Bytes};
+use crate::{Error, ProtocolError, Utf8Bytes};
 
 /// The longest close reason: a control payload is at most 125 bytes and
 /// the code takes two.
@@ -150,21 +150,24 @@ impl CloseFrame {
 
     /// Decodes and validates a received close payload (§5.5.1, §7.4).
     ///
-    /// Empty means "no status". One byte, or a code that may not be sent,
-    /// is a protocol error; a reason that is not UTF-8 is invalid payload.
-    pub fn parse(payload: Bytes) -> Result<Option<CloseFrame>, CloseFrameError> {
+    /// Empty means "no status".
+    ///
+    /// # Errors
+    ///
+    /// The [`Error`] the connection fails with: one byte, or a code that
+    /// may not be sent, is [`Error::Protocol`] (close code 1002); a reason
+    /// that is not UTF-8 is [`Error::InvalidCloseReason`] (1007).
+    pub fn parse(payload: Bytes) -> Result<Option<CloseFrame>, Error> {
         match payload.len() {
             0 => Ok(None),
-            1 => Err(CloseFrameError::Protocol(ProtocolError::CloseFrameTooShort)),
+            1 => Err(ProtocolError::CloseFrameTooShort.into()),
             _ => {
                 let code = CloseCode(u16::from_be_bytes([payload[0], payload[1]]));
                 if !code.is_sendable() {
-                    return Err(CloseFrameError::Protocol(ProtocolError::InvalidCloseCode(
-                        code.0,
-                    )));
+                    return Err(ProtocolError::InvalidCloseCode(code.0).into());
                 }
                 let reason = Utf8Bytes::try_from(payload.slice(2..))
-                    .map_err(|_| CloseFrameError::InvalidUtf8)?;
+                    .map_err(|_| Error::InvalidCloseReason)?;
                 Ok(Some(CloseFrame { code, reason }))
             }
         }
@@ -175,15 +178,6 @@ impl CloseFrame {
         dst.put_u16(self.code.0);
         dst.put_slice(self.reason.as_bytes());
     }
-}
-
-/// Why a received close payload is invalid.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CloseFrameError {
-    /// One byte, or a reserved code: close with 1002.
-    Protocol(ProtocolError),
-    /// The reason is not UTF-8: close with 1007.
-    InvalidUtf8,
 }
 
 #[cfg(test)]
@@ -240,7 +234,7 @@ mod tests {
         assert_eq!(CloseFrame::parse(Bytes::new()), Ok(None));
         assert_eq!(
             CloseFrame::parse(Bytes::from_static(&[0x03])),
-            Err(CloseFrameError::Protocol(ProtocolError::CloseFrameTooShort))
+            Err(ProtocolError::CloseFrameTooShort.into())
         );
         assert_eq!(
             CloseFrame::parse(Bytes::from_static(&[0x03, 0xE8, b'o', b'k'])),
@@ -248,13 +242,11 @@ mod tests {
         );
         assert_eq!(
             CloseFrame::parse(Bytes::from_static(&[0x03, 0xED])), // 1005
-            Err(CloseFrameError::Protocol(ProtocolError::InvalidCloseCode(
-                1005
-            )))
+            Err(Error::Protocol(ProtocolError::InvalidCloseCode(1005)))
         );
         assert_eq!(
             CloseFrame::parse(Bytes::from_static(&[0x03, 0xE8, 0xFF])),
-            Err(CloseFrameError::InvalidUtf8)
+            Err(Error::InvalidCloseReason)
         );
     }
 }

@@ -20,7 +20,7 @@ pub use outgoing::Outgoing;
 pub use prepared::PreparedMessage;
 pub use state::{CloseStatus, State};
 
-use crate::close::{CloseFrameError, MAX_REASON_LEN};
+use crate::close::MAX_REASON_LEN;
 use crate::frame::RSV1;
 use crate::frame::{FrameHeader, OpCode};
 use crate::utf8::Utf8Validator;
@@ -268,10 +268,7 @@ impl Connection {
             Incoming::Close(payload) => {
                 let frame = match CloseFrame::parse(payload) {
                     Ok(frame) => frame,
-                    Err(CloseFrameError::Protocol(e)) => return Err(self.fail(e.into())),
-                    Err(CloseFrameError::InvalidUtf8) => {
-                        return Err(self.fail(Error::InvalidCloseReason))
-                    }
+                    Err(e) => return Err(self.fail(e)),
                 };
                 self.on_peer_close(frame.clone());
                 Event::Close(frame)
