@@ -29,9 +29,10 @@ use compression::Deflater;
 use recv::{Incoming, Receiver};
 use timer::{Due, Timers};
 
-/// What the transport should do once the queued bytes are written.
+/// How the transport ends: what it should do once the queued bytes are
+/// written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Transport {
+enum Teardown {
     /// Keep reading and writing.
     Open,
     /// The closing handshake is done; a client waits for the server to
@@ -91,7 +92,7 @@ pub struct Connection {
     receiver: Receiver,
     outgoing: Outgoing,
     state: State,
-    transport: Transport,
+    teardown: Teardown,
     timers: Timers,
     /// A failure found outside `poll_event` (a timer), reported by it.
     pending_error: Option<Error>,
@@ -131,7 +132,7 @@ impl Connection {
             ),
             outgoing: Outgoing::default(),
             state: State::Open,
-            transport: Transport::Open,
+            teardown: Teardown::Open,
             timers: Timers::new(
                 config.ping_interval,
                 config.pong_timeout,
@@ -213,10 +214,10 @@ impl Connection {
     pub fn recv_eof(&mut self) {
         self.eof = true;
         if matches!(
-            self.transport,
-            Transport::AwaitEof | Transport::Linger { .. }
+            self.teardown,
+            Teardown::AwaitEof | Teardown::Linger { .. }
         ) {
-            self.transport = Transport::Shutdown;
+            self.teardown = Teardown::Shutdown;
             self.timers.stop();
         }
     }
@@ -301,9 +302,9 @@ impl Connection {
             initiated_locally,
         });
         self.receiver.discard();
-        self.transport = match (self.role, self.eof) {
-            (Role::Client, false) => Transport::AwaitEof,
-            _ => Transport::Shutdown,
+        self.teardown = match (self.role, self.eof) {
+            (Role::Client, false) => Teardown::AwaitEof,
+            _ => Teardown::Shutdown,
         };
         // Bounds the wait for the server's EOF, or for the peer to read our
         // close reply.
@@ -318,10 +319,10 @@ impl Connection {
     }
 
     fn count_dropped(&mut self, dropped: usize) {
-        if let Transport::Linger { budget } = &mut self.transport {
+        if let Teardown::Linger { budget } = &mut self.teardown {
             match budget.checked_sub(dropped) {
                 Some(left) => *budget = left,
-                None => self.transport = Transport::Shutdown,
+                None => self.teardown = Teardown::Shutdown,
             }
         }
     }
@@ -347,12 +348,12 @@ impl Connection {
         let linger = !self.eof
             && self.settings.max_linger_bytes > 0
             && !matches!(error, Error::AbnormalClosure | Error::CloseTimeout);
-        self.transport = if linger {
-            Transport::Linger {
+        self.teardown = if linger {
+            Teardown::Linger {
                 budget: self.settings.max_linger_bytes,
             }
         } else {
-            Transport::Shutdown
+            Teardown::Shutdown
         };
         // A fresh close timeout bounds writing the close frame to a peer
         // that may not read, and the linger after it.
@@ -568,10 +569,10 @@ impl Connection {
     /// while a peer that does not read kept them from being written: the
     /// adapter then shuts down without writing them.
     pub fn should_shutdown(&self) -> bool {
-        match self.transport {
-            Transport::Shutdown | Transport::Linger { .. } => !self.wants_write(),
-            Transport::Abort => true,
-            Transport::Open | Transport::AwaitEof => false,
+        match self.teardown {
+            Teardown::Shutdown | Teardown::Linger { .. } => !self.wants_write(),
+            Teardown::Abort => true,
+            Teardown::Open | Teardown::AwaitEof => false,
         }
     }
 
@@ -583,8 +584,8 @@ impl Connection {
     /// [`Config::max_linger_bytes`], so that its close frame is not lost
     /// to a reset (RFC 6455 §7.1.1).
     pub fn should_close(&self) -> bool {
-        match self.transport {
-            Transport::Linger { .. } => false,
+        match self.teardown {
+            Teardown::Linger { .. } => false,
             _ => self.should_shutdown(),
         }
     }
@@ -640,16 +641,16 @@ impl Connection {
                 self.pending_error = Some(error);
             }
             Due::Close => match self.state {
-                State::Closed(_) if self.wants_write() => self.transport = Transport::Abort,
+                State::Closed(_) if self.wants_write() => self.teardown = Teardown::Abort,
                 // Also ends a linger: the peer had its time to close.
-                State::Closed(_) => self.transport = Transport::Shutdown,
+                State::Closed(_) => self.teardown = Teardown::Shutdown,
                 _ => {
                     let error = self.fail(Error::CloseTimeout);
                     if self.wants_write() {
                         // Our close frame is still unwritten after a whole
                         // close timeout: the peer does not read. Waiting
                         // another one to write it would change nothing.
-                        self.transport = Transport::Abort;
+                        self.teardown = Teardown::Abort;
                     }
                     self.pending_error = Some(error);
                 }
