@@ -196,14 +196,12 @@ mod connection;
 #[cfg(feature = "deflate")]
 pub mod deflate;
 mod error;
-mod extensions;
 pub mod frame;
 pub mod handshake;
 #[cfg(feature = "tokio")]
 pub mod hub;
 #[cfg(feature = "hyper")]
 pub mod hyper;
-mod parsed;
 mod rng;
 pub mod security;
 pub mod shutdown;
@@ -218,12 +216,11 @@ pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 pub use connection::{
-    CloseStatus, Config, Connection, Event, Message, MessageKind, Outgoing, PreparedMessage, Role,
-    State,
+    CloseStatus, Config, Connection, Event, Extensions, Message, MessageKind, Outgoing,
+    PreparedMessage, Role, State,
 };
 pub use error::{Error, ProtocolError, SendError, StreamError};
-pub use extensions::Extensions;
-pub use parsed::Parsed;
+pub use frame::Parsed;
 pub use shutdown::{Shutdown, ShutdownGuard};
 pub use tls::TlsError;
 pub use utf8::Utf8Bytes;

@@ -3,6 +3,7 @@
 mod compression;
 mod config;
 mod event;
+mod extensions;
 mod outgoing;
 mod prepared;
 mod recv;
@@ -16,6 +17,7 @@ use bytes::{Bytes, BytesMut};
 use config::Settings;
 pub use config::{Config, Role};
 pub use event::{Event, Message, MessageKind};
+pub use extensions::Extensions;
 pub use outgoing::Outgoing;
 pub use prepared::PreparedMessage;
 pub use state::{CloseStatus, State};
@@ -24,7 +26,7 @@ use crate::close::MAX_REASON_LEN;
 use crate::frame::RSV1;
 use crate::frame::{FrameHeader, OpCode};
 use crate::utf8::Utf8Validator;
-use crate::{CloseCode, CloseFrame, Error, Extensions, SendError, Utf8Bytes};
+use crate::{CloseCode, CloseFrame, Error, SendError, Utf8Bytes};
 use compression::Deflater;
 use recv::{Incoming, Receiver};
 use timer::{Due, Timers};
@@ -213,10 +215,7 @@ impl Connection {
     /// The transport has no more input.
     pub fn recv_eof(&mut self) {
         self.eof = true;
-        if matches!(
-            self.teardown,
-            Teardown::AwaitEof | Teardown::Linger { .. }
-        ) {
+        if matches!(self.teardown, Teardown::AwaitEof | Teardown::Linger { .. }) {
             self.teardown = Teardown::Shutdown;
             self.timers.stop();
         }
