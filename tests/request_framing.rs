@@ -198,7 +198,7 @@ fn absolute_form_targets_reach_the_application_as_path_and_authority() {
                 .recv()
                 .unwrap()
                 .unwrap_err()
-                .starts_with("InvalidTarget"));
+                .starts_with("Request(InvalidTarget"));
         }
     }
 }
