@@ -97,6 +97,7 @@ impl Upgrade {
     /// connection.
     pub fn new<B>(req: &mut http::Request<B>) -> Result<Upgrade, Error> {
         Request::from_http_request(req)
+            .map_err(Error::from)
             .and_then(|request| Upgrade::take(request, req.extensions_mut()))
             .inspect_err(|e| crate::trace::server_handshake_failed(e, None))
     }

@@ -122,7 +122,7 @@ fn a_refusal_is_logged_on_both_sides_with_its_status() {
         "{lines:#?}"
     );
     assert!(
-        lines.iter().any(|l| l.contains("the server refused")),
+        lines.iter().any(|l| l.contains("the server rejected")),
         "{lines:#?}"
     );
 }
@@ -172,7 +172,7 @@ fn axum_refusals_name_the_peer() {
     let lines = recorded(|| async {
         let app = axum::Router::new().route(
             "/ws",
-            any(|upgrade: WebSocketUpgrade| async move { upgrade.reject(Refusal::new(401)) }),
+            any(|upgrade: WebSocketUpgrade| async move { upgrade.refuse(Refusal::new(401)) }),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -584,7 +584,8 @@ fn handshake(input: &Input) -> Option<Ends> {
     let now = Instant::now();
 
     let request = ClientRequest::new("ws://localhost:9001/fuzz").ok()?;
-    let mut client = ClientHandshake::new(request, client_config.clone(), now).expect("a valid offer");
+    let mut client =
+        ClientHandshake::new(request, client_config.clone(), now).expect("a valid offer");
     let mut server = ServerHandshake::new(server_config.clone(), now);
     assert_eq!(server.poll_action(), ServerAction::Read);
 
@@ -613,11 +614,16 @@ fn handshake(input: &Input) -> Option<Ends> {
     assert_eq!(client.extensions(), response.agreed_extensions());
     assert_eq!(client.extensions(), server.extensions());
     assert_eq!(client.extensions().deflate().is_some(), deflate.is_some());
-    Some(((client, client_config), (server, server_config), deflate.is_some()))
+    Some((
+        (client, client_config),
+        (server, server_config),
+        deflate.is_some(),
+    ))
 }
 
 fuzz_target!(|input: Input| {
-    let Some(((client, client_config), (server, server_config), deflate)) = handshake(&input) else {
+    let Some(((client, client_config), (server, server_config), deflate)) = handshake(&input)
+    else {
         return;
     };
     let start = Instant::now();

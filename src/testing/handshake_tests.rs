@@ -67,7 +67,7 @@ fn an_answer_the_server_cannot_give_is_a_500_on_both_sides() {
     // The client offered no subprotocol, so the server may not pick one.
     let hs = HandshakePair::accepting("ws://a/", AcceptOptions::default().protocol("v1"));
     let outcome = hs.finish();
-    assert!(matches!(outcome.server, Err(Error::AcceptFailed(_))));
+    assert!(matches!(outcome.server, Err(Error::Build(_))));
     match outcome.client {
         Err(Error::Rejected(r)) => assert_eq!(r.status, 500),
         other => panic!("{:?}", other.map(|(_, r)| r)),
