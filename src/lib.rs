@@ -186,7 +186,7 @@
 // docs.rs (`--cfg docsrs`, Cargo.toml): a badge naming the feature on
 // every item that needs one; `doc_cfg` now derives them from the `cfg`s.
 #![cfg_attr(docsrs, feature(doc_cfg))]
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub, unnameable_types)]
 
 #[cfg(feature = "axum")]
 pub mod axum;
