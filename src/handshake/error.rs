@@ -1,27 +1,4 @@
-//! Handshake errors, split by blame (the shape of rustls's `Error`): one
-//! [`Error`] for every handshake call, whose variants say whose fault it
-//! was, and one sub-enum per party with one variant per rule broken:
-//!
-//! - [`RequestError`]: the request a server received breaks a rule. Each
-//!   has the HTTP status it is refused with ([`RequestError::status`]:
-//!   400, 426 or 431), and the server has sent that refusal.
-//! - [`ResponseError`]: the response a client received breaks a rule. A
-//!   client answers nothing; it closes the connection (RFC 6455 §4.1).
-//! - [`BuildError`]: what the local caller gave is invalid: a URL, a header,
-//!   a subprotocol or an offer given to a client builder, or
-//!   [`AcceptOptions`](super::AcceptOptions) a server cannot answer with.
-//!   Nothing is sent by a client; a server answers 500.
-//!
-//! The outcomes that are no broken rule are variants of [`Error`] itself:
-//! a refusal the server sent ([`Error::Refused`]), a refusal the client
-//! received ([`Error::Rejected`]), a timeout, a peer that went away.
-//!
-//! One top type rather than three separate ones, so that a handshake call
-//! (which may fail in several of these ways: a client's `connect` builds,
-//! sends and reads) has one error type, and `?` works across them; the
-//! sub-enums keep each party's variants apart so a match on one cannot
-//! confuse a response check with a request check, and only a request
-//! error has a status.
+//! Handshake errors, split by blame: see the [module docs](crate::handshake#errors).
 
 use std::fmt;
 
@@ -29,7 +6,7 @@ use super::extensions::ExtensionParseError;
 use super::headers::Header;
 
 /// Why an opening handshake failed, by blame: see the [module
-/// docs](self).
+/// docs](crate::handshake#errors).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {

@@ -12,7 +12,8 @@
 //!   the extensions agreed. Every status is chosen here: 400, 426, 431, 408
 //!   at the deadline (a timer, like the connection's), 500.
 //! * [`ClientHandshake`]: the request's bytes out, the answer in, checked
-//!   against exactly what was sent, a `Connection` (or a typed refusal).
+//!   against exactly what was sent, a `Connection` (or the server's
+//!   rejection, typed).
 //!
 //! A head another HTTP stack parsed (hyper, axum, h2: an HTTP/1.1 Upgrade
 //! or an HTTP/2 extended CONNECT) goes through the same rules with
@@ -24,6 +25,33 @@
 //! consumed. Bytes after that point already belong to the WebSocket
 //! connection (a client may pipeline its first frames). Buffers are bounded
 //! by [`Limits`].
+//!
+//! # Errors
+//!
+//! One [`Error`] for every handshake call, split by blame in the manner of
+//! rustls's `Error`: its variants say whose fault it was, and a sub-enum
+//! per party holds one variant per rule broken.
+//!
+//! - [`RequestError`] (in [`Error::Request`]): the request a server
+//!   received breaks a rule. Only these have an HTTP status
+//!   ([`RequestError::status`]: 400, 426 or 431), and the server has sent
+//!   that refusal ([`RequestError::response`]).
+//! - [`ResponseError`] (in [`Error::Response`]): the answer a client
+//!   received breaks a rule. A client answers nothing; it closes.
+//! - [`BuildError`] (in [`Error::Build`]): local input is invalid: a URL,
+//!   header, subprotocol or offer given to [`ClientRequest`], or
+//!   [`AcceptOptions`] a server cannot answer with (it sent 500).
+//! - Outcomes that break no rule: [`Error::Refused`] (the server's own
+//!   decision, sent), [`Error::Rejected`] (a non-101 answer a client
+//!   received, kept whole as a [`Rejection`]), [`Error::Timeout`],
+//!   [`Error::ClosedDuringHandshake`], [`Error::UpgradeUnavailable`].
+//!
+//! One type rather than three, because one call can fail in several of
+//! these ways (a client's `connect` builds, sends and reads) and `?` should
+//! work across them; the sub-enums keep each party's checks apart, so a
+//! response check is never matched as a request check and no client error
+//! carries a made-up status. The server's parser, [`parse_request`], returns
+//! a [`RequestError`] directly.
 //!
 //! # Server
 //!
@@ -174,7 +202,7 @@ pub fn accept_key(key: &[u8]) -> String {
 /// Bounds on what the parsers buffer and inspect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Largest head accepted, in bytes (for a client reading a refusal: head
+    /// Largest head accepted, in bytes (for a client reading a rejection: head
     /// plus body). Default 8192.
     pub max_size: usize,
     /// Most header fields accepted. Default 64.
