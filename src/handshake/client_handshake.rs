@@ -73,7 +73,7 @@ impl ClientHandshake {
     ///
     /// # Errors
     ///
-    /// [`BuildError::ExtensionNotEnabled`] when the request offers an extension
+    /// [`BuildError::ExtensionNotEnabled`](super::BuildError::ExtensionNotEnabled) when the request offers an extension
     /// that `config` does not enable (so the connection could not run it).
     pub fn new(
         request: ClientRequest,
