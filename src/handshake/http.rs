@@ -198,19 +198,22 @@ impl RequestError {
 
 impl Error {
     /// The answer a server gives when it fails with this error: the
-    /// refusal of a [`RequestError`] ([`RequestError::to_http`]), 408 for
-    /// [`Error::Timeout`], and 500 for anything else, which is the server's
-    /// own failure (invalid accept options, [`Error::UpgradeUnavailable`]),
-    /// with the error's message as a `text/plain` body.
+    /// refusal of a [`RequestError`] ([`RequestError::to_http`]); otherwise
+    /// 408 for [`Error::Timeout`], the status sent for [`Error::Refused`],
+    /// and 500 for anything else, which is the server's own failure
+    /// (invalid accept options, [`Error::UpgradeUnavailable`]), with the
+    /// error's message as a `text/plain` body.
     pub fn to_http<B: From<Vec<u8>>>(&self) -> http::Response<B> {
-        match self {
-            Error::Request(e) => e.to_http(),
-            Error::Timeout => Refusal::new(408).to_http(),
-            _ => Refusal::new(500)
-                .header("Content-Type", "text/plain; charset=utf-8")
-                .body(format!("{self}\n"))
-                .to_http(),
-        }
+        let status = match self {
+            Error::Request(e) => return e.to_http(),
+            Error::Timeout => 408,
+            Error::Refused { status } => *status,
+            _ => 500,
+        };
+        Refusal::new(status)
+            .header("Content-Type", "text/plain; charset=utf-8")
+            .body(format!("{self}\n"))
+            .to_http()
     }
 }
 
@@ -306,7 +309,7 @@ impl ClientRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handshake::AcceptOptions;
+    use crate::handshake::{AcceptOptions, BuildError};
     use crate::Config;
 
     fn h1() -> http::request::Builder {
@@ -424,6 +427,17 @@ mod tests {
             .to_http();
         assert_eq!(r.headers().get_all("connection").iter().count(), 1);
         assert_eq!(r.headers()["connection"], "close");
+        // A server's failures that no request caused, by the same statuses
+        // as the handshake machine's.
+        let status = |e: Error| e.to_http::<Vec<u8>>().status();
+        assert_eq!(status(RequestError::MissingKey.into()), 400);
+        assert_eq!(status(Error::Timeout), 408);
+        assert_eq!(status(Error::Refused { status: 403 }), 403);
+        assert_eq!(status(Error::UpgradeUnavailable), 500);
+        let reserved = BuildError::ReservedHeader {
+            name: "Upgrade".into(),
+        };
+        assert_eq!(status(reserved.into()), 500);
     }
 
     #[test]
