@@ -203,8 +203,7 @@ fn template(bytes: &[u8]) -> (Template, &[u8]) {
                 assert!(
                     matches!(
                         added,
-                        Err(Error::Build(BuildError::ReservedHeader { .. })
-                            | Error::Build(BuildError::InvalidHeader { .. }))
+                        Err(BuildError::ReservedHeader { .. } | BuildError::InvalidHeader { .. })
                     ),
                     "{name} accepted: {added:?}"
                 );

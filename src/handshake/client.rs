@@ -60,8 +60,8 @@ impl ClientRequest {
     /// (`ws://[::1]:9001`); an empty path becomes `/`. A fragment (`#...`) is
     /// an error, as §3 requires, and so are user information (`user@`) and
     /// any space, control or non-ASCII character (percent-encode those).
-    pub fn new(url: &str) -> Result<Self, Error> {
-        let url_error = |e| Error::Build(BuildError::InvalidUrl(e));
+    pub fn new(url: &str) -> Result<Self, BuildError> {
+        let url_error = BuildError::InvalidUrl;
         if !url.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
             return Err(url_error(UrlError::InvalidCharacter));
         }
@@ -73,9 +73,9 @@ impl ClientRequest {
             "ws" => false,
             "wss" => true,
             _ => {
-                return Err(Error::Build(BuildError::UnsupportedScheme {
+                return Err(BuildError::UnsupportedScheme {
                     scheme: scheme.to_owned(),
-                }))
+                })
             }
         };
         if rest.contains('#') {
@@ -151,7 +151,7 @@ impl ClientRequest {
 
     /// Offers several subprotocols, in order of preference (appended to any
     /// offered before). Each must be a token (RFC 6455 §4.1 item 10).
-    pub fn protocols<I, S>(mut self, protocols: I) -> Result<Self, Error>
+    pub fn protocols<I, S>(mut self, protocols: I) -> Result<Self, BuildError>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -159,9 +159,9 @@ impl ClientRequest {
         for p in protocols {
             let p = p.as_ref();
             if !is_token(p.as_bytes()) {
-                return Err(Error::Build(BuildError::InvalidProtocol {
+                return Err(BuildError::InvalidProtocol {
                     value: p.to_owned(),
-                }));
+                });
             }
             self.protocols.push(p.to_owned());
         }
@@ -169,7 +169,7 @@ impl ClientRequest {
     }
 
     /// Offers one more subprotocol.
-    pub fn protocol(self, protocol: &str) -> Result<Self, Error> {
+    pub fn protocol(self, protocol: &str) -> Result<Self, BuildError> {
         self.protocols([protocol])
     }
 
@@ -183,7 +183,7 @@ impl ClientRequest {
     /// extensions the connection's config enables (permessage-deflate needs
     /// `Config::deflate`), else the handshake fails before anything is sent
     /// with [`BuildError::ExtensionNotEnabled`].
-    pub fn extensions(mut self, value: impl Into<String>) -> Result<Self, Error> {
+    pub fn extensions(mut self, value: impl Into<String>) -> Result<Self, BuildError> {
         let value = value.into();
         let offers = parse_extensions(&value).map_err(BuildError::InvalidExtensions)?;
         let value = value.trim_matches([' ', '\t']).to_owned();
@@ -222,16 +222,16 @@ impl ClientRequest {
         mut self,
         name: impl Into<String>,
         value: impl Into<String>,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, BuildError> {
         let (name, value) = (name.into(), value.into());
         if !is_token(name.as_bytes()) || !is_safe_value(value.as_bytes()) {
-            return Err(Error::Build(BuildError::InvalidHeader { name }));
+            return Err(BuildError::InvalidHeader { name });
         }
         if RESERVED_IN_REQUEST
             .iter()
             .any(|r| r.eq_ignore_ascii_case(&name))
         {
-            return Err(Error::Build(BuildError::ReservedHeader { name }));
+            return Err(BuildError::ReservedHeader { name });
         }
         self.headers.push((name, value));
         Ok(self)
@@ -705,7 +705,7 @@ mod tests {
         ClientRequest::new(u).unwrap_or_else(|e| panic!("{u}: {e}"))
     }
 
-    fn url_err(u: &str) -> Error {
+    fn url_err(u: &str) -> BuildError {
         ClientRequest::new(u).expect_err(u)
     }
 
@@ -866,7 +866,7 @@ mod tests {
             ),
         ];
         for (u, want) in cases {
-            assert_eq!(url_err(u), want, "{u}");
+            assert_eq!(Error::from(url_err(u)), want, "{u}");
         }
     }
 
@@ -904,32 +904,32 @@ mod tests {
     fn builders_refuse_bad_input() {
         assert_eq!(
             url("ws://h").protocol("a b").unwrap_err(),
-            Error::Build(BuildError::InvalidProtocol {
+            BuildError::InvalidProtocol {
                 value: "a b".into()
-            })
+            }
         );
         assert!(url("ws://h").protocols([""]).is_err());
         assert!(matches!(
             url("ws://h").extensions("a;").unwrap_err(),
-            Error::Build(BuildError::InvalidExtensions(_))
+            BuildError::InvalidExtensions(_)
         ));
         assert!(matches!(
             url("ws://h").extensions("a\r\nX: 1").unwrap_err(),
-            Error::Build(BuildError::InvalidExtensions(_))
+            BuildError::InvalidExtensions(_)
         ));
         assert_eq!(
             url("ws://h").header("X-A", "1\r\nX-B: 2").unwrap_err(),
-            Error::Build(BuildError::InvalidHeader { name: "X-A".into() })
+            BuildError::InvalidHeader { name: "X-A".into() }
         );
         assert_eq!(
             url("ws://h").header("X A", "1").unwrap_err(),
-            Error::Build(BuildError::InvalidHeader { name: "X A".into() })
+            BuildError::InvalidHeader { name: "X A".into() }
         );
         assert_eq!(
             url("ws://h").header("sec-websocket-key", "1").unwrap_err(),
-            Error::Build(BuildError::ReservedHeader {
+            BuildError::ReservedHeader {
                 name: "sec-websocket-key".into()
-            })
+            }
         );
     }
 

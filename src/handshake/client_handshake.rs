@@ -203,7 +203,7 @@ impl ClientHandshake {
 pub(crate) fn prepare(request: ClientRequest, config: &Config) -> Result<ClientRequest, Error> {
     let caller = request.offered();
     match Extensions::client_offer(caller, config)? {
-        Some(offer) => request.extensions(offer),
+        Some(offer) => Ok(request.extensions(offer)?),
         None => Ok(request),
     }
 }

@@ -50,8 +50,10 @@
 //! these ways (a client's `connect` builds, sends and reads) and `?` should
 //! work across them; the sub-enums keep each party's checks apart, so a
 //! response check is never matched as a request check and no client error
-//! carries a made-up status. The server's parser, [`parse_request`], returns
-//! a [`RequestError`] directly.
+//! carries a made-up status. Where only one party can be at fault, the
+//! call returns its sub-enum directly: the server's parser
+//! ([`parse_request`]) a [`RequestError`], the builders of
+//! [`ClientRequest`] a [`BuildError`]; `?` turns either into an [`Error`].
 //!
 //! # Server
 //!

@@ -937,7 +937,7 @@ impl ReconnectingClient {
             return Err(crate::TlsError::NotEnabled.into());
         }
         let url = url.to_owned();
-        Ok(Self::builder_with(move || ClientRequest::new(&url)))
+        Ok(Self::builder_with(move || Ok(ClientRequest::new(&url)?)))
     }
 
     /// A builder whose `request` makes the handshake request of each
@@ -950,9 +950,9 @@ impl ReconnectingClient {
     ///
     /// # fn demo() {
     /// let client = ReconnectingClient::builder_with(|| {
-    ///     ClientRequest::new("ws://127.0.0.1:9001/chat")?
+    ///     Ok(ClientRequest::new("ws://127.0.0.1:9001/chat")?
     ///         .protocol("chat.v1")?
-    ///         .header("Authorization", "Bearer token")
+    ///         .header("Authorization", "Bearer token")?)
     /// })
     /// .build();
     /// # }
