@@ -4,7 +4,7 @@ use std::fmt;
 
 use bytes::{BufMut, Bytes};
 
-use crate::{Error, ProtocolError, Utf8Bytes};
+use crate::{Error, ProtocolError, SendError, Utf8Bytes};
 
 /// The longest close reason: a control payload is at most 125 bytes and
 /// the code takes two.
@@ -171,6 +171,20 @@ impl CloseFrame {
                 Ok(Some(CloseFrame { code, reason }))
             }
         }
+    }
+
+    /// Checks that a close frame with `code` and `reason` may be sent: a
+    /// code allowed on the wire ([`CloseCode::is_sendable`], RFC 6455
+    /// §7.4) and a reason of at most [`MAX_REASON_LEN`] bytes (§5.5). The
+    /// one place these rules are applied to what we send.
+    pub(crate) fn check_sendable(code: CloseCode, reason: &str) -> Result<(), SendError> {
+        if !code.is_sendable() {
+            return Err(SendError::InvalidCloseCode(code.0));
+        }
+        if reason.len() > MAX_REASON_LEN {
+            return Err(SendError::CloseReasonTooLong(reason.len()));
+        }
+        Ok(())
     }
 
     /// The frame payload: the code in network order, then the reason.

@@ -22,7 +22,6 @@ pub use outgoing::Outgoing;
 pub use prepared::PreparedMessage;
 pub use state::{CloseStatus, State};
 
-use crate::close::MAX_REASON_LEN;
 use crate::frame::RSV1;
 use crate::frame::{FrameHeader, OpCode};
 use crate::utf8::Utf8Validator;
@@ -479,12 +478,7 @@ impl Connection {
         if !self.state.is_open() {
             return Ok(());
         }
-        if !code.is_sendable() {
-            return Err(SendError::InvalidCloseCode(code.0));
-        }
-        if reason.len() > MAX_REASON_LEN {
-            return Err(SendError::CloseReasonTooLong(reason.len()));
-        }
+        CloseFrame::check_sendable(code, reason)?;
         self.queue_close(Some(&CloseFrame::new(code, reason)));
         self.state = State::Closing;
         self.timers.start_close();
