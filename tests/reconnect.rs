@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use rfc6455::tokio::accept;
 use rfc6455::tokio::reconnect::{
-    Backoff, ConnectionState, ReconnectError, ReconnectingClient, Retry, StateWatcher,
+    Backoff, LinkState, ReconnectError, ReconnectingClient, Retry, StateWatcher,
 };
 use rfc6455::{CloseCode, Event, Message, StreamError};
 use tokio::net::TcpSocket;
@@ -113,7 +113,7 @@ fn joining(
 }
 
 /// Records every state the watcher sees, in a background task.
-fn record(mut watcher: StateWatcher) -> Arc<Mutex<Vec<ConnectionState>>> {
+fn record(mut watcher: StateWatcher) -> Arc<Mutex<Vec<LinkState>>> {
     let seen = Arc::new(Mutex::new(vec![watcher.get()]));
     let log = seen.clone();
     tokio::spawn(async move {
@@ -153,7 +153,7 @@ async fn reconnects_after_the_server_restarts_and_the_hook_rejoins() {
         .healthy_after(Duration::ZERO);
     let (builder, joins) = joining(builder);
     let mut client = timeout(LIMIT, builder.connect()).await.unwrap().unwrap();
-    assert_eq!(client.state(), ConnectionState::Open);
+    assert_eq!(client.state(), LinkState::Open);
     let history = record(client.watch());
 
     assert_eq!(server.next_text().await, "join 1");
@@ -168,7 +168,7 @@ async fn reconnects_after_the_server_restarts_and_the_hook_rejoins() {
     assert!(
         matches!(
             client.state(),
-            ConnectionState::Reconnecting { .. } | ConnectionState::Connecting { .. }
+            LinkState::Reconnecting { .. } | LinkState::Connecting { .. }
         ),
         "{:?}",
         client.state()
@@ -200,7 +200,7 @@ async fn reconnects_after_the_server_restarts_and_the_hook_rejoins() {
     assert_eq!(joins.load(Ordering::SeqCst), 2);
     let mut server = restart.await.unwrap();
     assert_eq!(server.next_text().await, "join 2");
-    assert_eq!(client.state(), ConnectionState::Open);
+    assert_eq!(client.state(), LinkState::Open);
 
     // Messages flow again.
     client.send("after").await.unwrap();
@@ -213,7 +213,7 @@ async fn reconnects_after_the_server_restarts_and_the_hook_rejoins() {
     let waits: Vec<(u32, Duration)> = history
         .iter()
         .filter_map(|s| match s {
-            ConnectionState::Reconnecting { attempt, delay } => Some((*attempt, *delay)),
+            LinkState::Reconnecting { attempt, delay } => Some((*attempt, *delay)),
             _ => None,
         })
         .collect();
@@ -227,11 +227,11 @@ async fn reconnects_after_the_server_restarts_and_the_hook_rejoins() {
     }
     let first_wait = history
         .iter()
-        .position(|s| matches!(s, ConnectionState::Reconnecting { .. }))
+        .position(|s| matches!(s, LinkState::Reconnecting { .. }))
         .unwrap();
-    let reopened = history.iter().rposition(ConnectionState::is_open).unwrap();
+    let reopened = history.iter().rposition(LinkState::is_open).unwrap();
     assert!(first_wait < reopened, "{history:?}");
-    assert_eq!(history.last(), Some(&ConnectionState::Open), "{history:?}");
+    assert_eq!(history.last(), Some(&LinkState::Open), "{history:?}");
 
     client.close(CloseCode::NORMAL, "").await.unwrap();
     assert!(
@@ -256,10 +256,10 @@ async fn a_clean_close_by_us_does_not_reconnect() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(client.state(), ConnectionState::Closed);
+    assert_eq!(client.state(), LinkState::Closed);
     assert_eq!(
         timeout(LIMIT, watcher.changed()).await.unwrap(),
-        Some(ConnectionState::Closed)
+        Some(LinkState::Closed)
     );
     assert!(matches!(client.recv().await, Err(ReconnectError::Closed)));
     assert!(matches!(
@@ -274,7 +274,7 @@ async fn a_clean_close_by_us_does_not_reconnect() {
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
     assert_eq!(joins.load(Ordering::SeqCst), 1);
     assert!(server.texts.try_recv().is_err());
-    assert_eq!(client.state(), ConnectionState::Closed);
+    assert_eq!(client.state(), LinkState::Closed);
 
     drop(client);
     assert_eq!(timeout(LIMIT, watcher.changed()).await.unwrap(), None);
@@ -298,7 +298,7 @@ async fn a_close_by_the_server_is_reported_then_reconnected() {
     }
     assert!(matches!(
         client.state(),
-        ConnectionState::Reconnecting { attempt: 1, .. }
+        LinkState::Reconnecting { attempt: 1, .. }
     ));
     assert_eq!(recv_text(&mut client).await, "join 2");
     assert_eq!(joins.load(Ordering::SeqCst), 2);
@@ -335,7 +335,7 @@ async fn connection_failures_back_off_then_give_up() {
     }
     // Waits of 40 + 80 + 160 ms between the four attempts.
     assert!(took >= ms(280) && took < Duration::from_secs(2), "{took:?}");
-    assert_eq!(client.state(), ConnectionState::Closed);
+    assert_eq!(client.state(), LinkState::Closed);
     assert!(matches!(client.recv().await, Err(ReconnectError::Closed)));
 
     tokio::task::yield_now().await;
@@ -344,20 +344,13 @@ async fn connection_failures_back_off_then_give_up() {
     let waits: Vec<(u32, Duration)> = history
         .iter()
         .filter_map(|s| match s {
-            ConnectionState::Reconnecting { attempt, delay } => Some((*attempt, *delay)),
+            LinkState::Reconnecting { attempt, delay } => Some((*attempt, *delay)),
             _ => None,
         })
         .collect();
     assert_eq!(waits, expected_waits, "{history:?}");
-    assert_eq!(
-        history.first(),
-        Some(&ConnectionState::Connecting { attempt: 1 })
-    );
-    assert_eq!(
-        history.last(),
-        Some(&ConnectionState::Closed),
-        "{history:?}"
-    );
+    assert_eq!(history.first(), Some(&LinkState::Connecting { attempt: 1 }));
+    assert_eq!(history.last(), Some(&LinkState::Closed), "{history:?}");
 }
 
 #[tokio::test]
@@ -464,7 +457,7 @@ async fn short_lived_connections_count_toward_max_attempts() {
         "{gave_up}"
     );
     assert_eq!(connections.load(Ordering::SeqCst), 3);
-    assert_eq!(client.state(), ConnectionState::Closed);
+    assert_eq!(client.state(), LinkState::Closed);
 }
 
 #[tokio::test]
@@ -520,13 +513,13 @@ async fn first_error(client: &mut ReconnectingClient) -> ReconnectError {
 }
 
 /// The waits a client announced, in order.
-fn waits_of(history: &Mutex<Vec<ConnectionState>>) -> Vec<Duration> {
+fn waits_of(history: &Mutex<Vec<LinkState>>) -> Vec<Duration> {
     history
         .lock()
         .unwrap()
         .iter()
         .filter_map(|s| match s {
-            ConnectionState::Reconnecting { delay, .. } => Some(*delay),
+            LinkState::Reconnecting { delay, .. } => Some(*delay),
             _ => None,
         })
         .collect()
@@ -555,7 +548,7 @@ async fn policy_violation_is_not_retried_by_default() {
         1,
         "no second connection"
     );
-    assert_eq!(client.state(), ConnectionState::Closed);
+    assert_eq!(client.state(), LinkState::Closed);
 }
 
 #[tokio::test]
