@@ -8,11 +8,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use rfc6455::handshake::{AcceptOptions, ClientRequest};
 use rfc6455::tokio::accept;
 use rfc6455::tokio::reconnect::{
     Backoff, LinkState, ReconnectError, ReconnectingClient, Retry, StateWatcher,
 };
-use rfc6455::{CloseCode, Event, Message, StreamError};
+use rfc6455::{CloseCode, Config, Event, Message, SendError, StreamError};
 use tokio::net::TcpSocket;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
@@ -611,4 +613,417 @@ async fn going_away_and_restart_come_back_after_the_first_wait_once() {
             );
         }
     }
+}
+
+/// Receives until a pong, skipping anything else, and gives its payload.
+async fn next_pong(client: &mut ReconnectingClient) -> Vec<u8> {
+    loop {
+        match timeout(LIMIT, client.recv()).await.unwrap().unwrap() {
+            Event::Pong(payload) => return payload.to_vec(),
+            Event::Text(_) => {}
+            other => panic!("expected a pong, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn ping_goes_out_on_the_open_connection_only() {
+    let server = Server::start(0).await;
+    let port = server.port;
+    let mut client = timeout(
+        LIMIT,
+        ReconnectingClient::builder(&server.url())
+            .unwrap()
+            .backoff(no_jitter(20, 100))
+            .connect(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+
+    // The server's core answers the ping; its pong comes through recv.
+    client.ping("probe 1").await.unwrap();
+    assert_eq!(next_pong(&mut client).await, b"probe 1");
+    client.pong("one-way").await.unwrap();
+    client.ping(&b"probe 2"[..]).await.unwrap();
+    assert_eq!(next_pong(&mut client).await, b"probe 2");
+    // The core's rule for control frames (at most 125 bytes) applies.
+    match client.ping(vec![0u8; 126]).await {
+        Err(ReconnectError::Stream(StreamError::Send(SendError::ControlPayloadTooLarge(126)))) => {}
+        other => panic!("expected ControlPayloadTooLarge, got {other:?}"),
+    }
+
+    // With the server gone, nothing is sent or queued.
+    server.stop().await;
+    assert!(timeout(ms(150), client.recv()).await.is_err());
+    assert!(!client.state().is_open(), "{:?}", client.state());
+    assert!(matches!(
+        client.ping("lost").await,
+        Err(ReconnectError::NoConnection)
+    ));
+    assert!(matches!(
+        client.pong("lost").await,
+        Err(ReconnectError::NoConnection)
+    ));
+
+    // Back on the same port: pings work on the new connection.
+    let _server = Server::start(port).await;
+    let mut watcher = client.watch();
+    timeout(LIMIT, async {
+        loop {
+            tokio::select! {
+                _ = client.recv() => {}
+                _ = watcher.wait_for(LinkState::is_open) => break,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    client.ping("probe 3").await.unwrap();
+    assert_eq!(next_pong(&mut client).await, b"probe 3");
+
+    client.close(CloseCode::NORMAL, "").await.unwrap();
+    assert!(matches!(
+        client.ping("late").await,
+        Err(ReconnectError::Closed)
+    ));
+}
+
+/// A server that selects `chat.v2` (with the extensions its config
+/// offers) on odd connections and `chat.v1` without extensions on even
+/// ones, holds each connection 50 ms and then closes it with 1012.
+async fn negotiating_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        for n in 1.. {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let accepted = rfc6455::tokio::accept_with(tcp, config(), |request| {
+                    assert_eq!(request.protocols(), ["chat.v2", "chat.v1"]);
+                    Ok(if n % 2 == 1 {
+                        AcceptOptions::default().protocol("chat.v2")
+                    } else {
+                        AcceptOptions::default()
+                            .protocol("chat.v1")
+                            .decline_extensions()
+                    })
+                });
+                let Ok(mut ws) = accepted.await else {
+                    return;
+                };
+                tokio::time::sleep(ms(50)).await;
+                let _ = ws.close(CloseCode::SERVICE_RESTART, "").await;
+                while ws.recv().await.is_ok() {}
+            });
+        }
+    });
+    url
+}
+
+/// With the feature `deflate`, a config that offers (and accepts)
+/// permessage-deflate.
+fn config() -> Config {
+    #[cfg(feature = "deflate")]
+    return Config::default().deflate(rfc6455::deflate::DeflateConfig::default());
+    #[cfg(not(feature = "deflate"))]
+    Config::default()
+}
+
+#[tokio::test]
+async fn protocol_and_extensions_are_the_current_connections() {
+    let url = negotiating_server().await;
+    let client = ReconnectingClient::builder_with(move || {
+        Ok(ClientRequest::new(&url)?.protocols(["chat.v2", "chat.v1"])?)
+    })
+    .config(config())
+    .backoff(no_jitter(10, 50))
+    .build();
+    // Nothing is agreed before the first connection.
+    assert_eq!(client.protocol(), None);
+    assert!(client.agreed_extensions().is_none());
+
+    let mut client = client;
+    // The first recv connects, then gets the server's 1012.
+    assert!(matches!(
+        timeout(LIMIT, client.recv()).await.unwrap(),
+        Ok(Event::Close(Some(_)))
+    ));
+    // Closed by the server: nothing agreed until the next connection.
+    assert_eq!(client.protocol(), None);
+    assert!(client.agreed_extensions().is_none());
+
+    let mut watcher = client.watch();
+    let mut seen = Vec::new();
+    timeout(LIMIT, async {
+        while seen.len() < 2 {
+            tokio::select! {
+                _ = client.recv() => {}
+                _ = watcher.changed() => {
+                    if client.state().is_open() {
+                        let extended = !client.agreed_extensions().unwrap().is_empty();
+                        seen.push((client.protocol().map(str::to_owned), extended));
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .unwrap();
+    // The second connection agreed on chat.v1 without extensions, the
+    // third on chat.v2 with deflate (when the feature offers it).
+    let with_deflate = cfg!(feature = "deflate");
+    assert_eq!(
+        seen,
+        [
+            (Some("chat.v1".to_owned()), false),
+            (Some("chat.v2".to_owned()), with_deflate),
+        ]
+    );
+    client.close(CloseCode::NORMAL, "").await.unwrap();
+    assert_eq!(client.protocol(), None);
+}
+
+/// A server that reports every event it receives, echoes data messages,
+/// and can be stopped (listener dropped, connections killed).
+struct Recorder {
+    port: u16,
+    task: JoinHandle<()>,
+    events: mpsc::UnboundedReceiver<Event>,
+}
+
+impl Recorder {
+    async fn start(port: u16) -> Recorder {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.set_reuseaddr(true).unwrap();
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, 1], port)))
+            .unwrap();
+        let listener = socket.listen(64).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, events) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            let mut live = JoinSet::new();
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let tx = tx.clone();
+                live.spawn(async move {
+                    let Ok(mut ws) = accept(tcp).await else {
+                        return;
+                    };
+                    while let Ok(event) = ws.recv().await {
+                        let _ = tx.send(event.clone());
+                        if let Some(message) = event.into_message() {
+                            if ws.send(message).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                });
+                while live.try_join_next().is_some() {}
+            }
+        });
+        Recorder { port, task, events }
+    }
+
+    async fn next(&mut self) -> Event {
+        timeout(LIMIT, self.events.recv()).await.unwrap().unwrap()
+    }
+
+    async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+#[tokio::test]
+async fn split_halves_work_from_two_tasks_across_a_reconnection() {
+    let mut server = Recorder::start(0).await;
+    let port = server.port;
+    let client = timeout(
+        LIMIT,
+        ReconnectingClient::builder(&format!("ws://127.0.0.1:{port}/"))
+            .unwrap()
+            .backoff(no_jitter(20, 100))
+            .healthy_after(Duration::ZERO)
+            .connect(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let mut watcher = client.watch();
+    let (mut reader, mut writer) = client.split();
+    assert_eq!(reader.state(), LinkState::Open);
+
+    // The reader runs in its own task and reports what it receives.
+    let (tx, mut received) = mpsc::unbounded_channel();
+    let reading = tokio::spawn(async move {
+        loop {
+            let event = reader.recv().await;
+            let end = event.is_err();
+            let _ = tx.send(event);
+            if end {
+                return reader;
+            }
+        }
+    });
+    let mut next = async || timeout(LIMIT, received.recv()).await.unwrap().unwrap();
+
+    // Every kind of frame the writer sends.
+    writer.send("text").await.unwrap();
+    writer.send(Bytes::from_static(b"\x00\x01")).await.unwrap();
+    writer
+        .send(Message::Binary(Bytes::from_static(b"\x02")))
+        .await
+        .unwrap();
+    writer.ping("ping").await.unwrap();
+    writer.pong("pong").await.unwrap();
+    assert_eq!(server.next().await, Event::Text("text".into()));
+    assert_eq!(
+        server.next().await,
+        Event::Binary(Bytes::from_static(b"\x00\x01"))
+    );
+    assert_eq!(
+        server.next().await,
+        Event::Binary(Bytes::from_static(b"\x02"))
+    );
+    assert_eq!(
+        server.next().await,
+        Event::Ping(Bytes::from_static(b"ping"))
+    );
+    assert_eq!(
+        server.next().await,
+        Event::Pong(Bytes::from_static(b"pong"))
+    );
+    assert_eq!(next().await.unwrap(), Event::Text("text".into()));
+    assert_eq!(
+        next().await.unwrap(),
+        Event::Binary(Bytes::from_static(b"\x00\x01"))
+    );
+    assert_eq!(
+        next().await.unwrap(),
+        Event::Binary(Bytes::from_static(b"\x02"))
+    );
+    assert_eq!(
+        next().await.unwrap(),
+        Event::Pong(Bytes::from_static(b"ping"))
+    );
+
+    // The server goes away: the writer hands messages back and sends no
+    // control frame while the reader reconnects.
+    server.stop().await;
+    timeout(LIMIT, watcher.wait_for(|state| !state.is_open()))
+        .await
+        .unwrap()
+        .unwrap();
+    match writer.send("lost").await {
+        Err(ReconnectError::NotConnected(message)) => assert_eq!(message, Message::from("lost")),
+        other => panic!("expected NotConnected, got {other:?}"),
+    }
+    assert!(matches!(
+        writer.ping("lost").await,
+        Err(ReconnectError::NoConnection)
+    ));
+
+    // Back: the writer sends on the reader's new connection.
+    let mut server = Recorder::start(port).await;
+    timeout(LIMIT, watcher.wait_for(LinkState::is_open))
+        .await
+        .unwrap()
+        .unwrap();
+    writer.send("again").await.unwrap();
+    assert_eq!(server.next().await, Event::Text("again".into()));
+    assert_eq!(next().await.unwrap(), Event::Text("again".into()));
+
+    // The writer's close ends the client: the reader gets the server's
+    // reply, then Closed, and nothing reconnects.
+    writer.close(CloseCode::NORMAL, "bye").await.unwrap();
+    match next().await {
+        Ok(Event::Close(Some(frame))) => assert_eq!(frame.code, CloseCode::NORMAL),
+        other => panic!("expected the close reply, got {other:?}"),
+    }
+    assert!(matches!(next().await, Err(ReconnectError::Closed)));
+    let reader = timeout(LIMIT, reading).await.unwrap().unwrap();
+    assert_eq!(reader.state(), LinkState::Closed);
+    assert!(matches!(
+        writer.send("late").await,
+        Err(ReconnectError::Closed)
+    ));
+    writer.close(CloseCode::NORMAL, "").await.unwrap();
+}
+
+#[tokio::test]
+async fn the_writers_close_stops_a_reader_waiting_to_reconnect() {
+    // Nothing listens: the reader waits a long backoff between attempts.
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let client = ReconnectingClient::builder(&format!("ws://127.0.0.1:{port}/"))
+        .unwrap()
+        .backoff(no_jitter(60_000, 60_000))
+        .build();
+    let mut watcher = client.watch();
+    let (mut reader, mut writer) = client.split();
+    let reading = tokio::spawn(async move { reader.recv().await });
+    timeout(
+        LIMIT,
+        watcher.wait_for(|state| matches!(state, LinkState::Reconnecting { .. })),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    // The close code is checked by the core's rule even with no connection.
+    match writer.close(CloseCode::NO_STATUS, "").await {
+        Err(ReconnectError::Stream(StreamError::Send(SendError::InvalidCloseCode(1005)))) => {}
+        other => panic!("expected InvalidCloseCode, got {other:?}"),
+    }
+    match writer.close(CloseCode::NORMAL, &"x".repeat(124)).await {
+        Err(ReconnectError::Stream(StreamError::Send(SendError::CloseReasonTooLong(124)))) => {}
+        other => panic!("expected CloseReasonTooLong, got {other:?}"),
+    }
+    assert!(!reading.is_finished());
+    writer.close(CloseCode::NORMAL, "").await.unwrap();
+    let ended = timeout(LIMIT, reading).await.unwrap().unwrap();
+    assert!(matches!(ended, Err(ReconnectError::Closed)), "{ended:?}");
+    // The reader, dropped with its task, was the last to publish.
+    assert_eq!(
+        timeout(LIMIT, watcher.changed()).await.unwrap(),
+        Some(LinkState::Closed)
+    );
+    assert_eq!(timeout(LIMIT, watcher.changed()).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn dropping_the_reader_closes_the_writer() {
+    let server = Server::start(0).await;
+    let client = timeout(
+        LIMIT,
+        ReconnectingClient::builder(&server.url())
+            .unwrap()
+            .connect(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let mut watcher = client.watch();
+    let (reader, mut writer) = client.split();
+    writer.send("before").await.unwrap();
+    drop(reader);
+    assert_eq!(
+        timeout(LIMIT, watcher.changed()).await.unwrap(),
+        Some(LinkState::Closed)
+    );
+    assert!(matches!(
+        writer.send("after").await,
+        Err(ReconnectError::Closed)
+    ));
+    assert!(matches!(
+        writer.ping("after").await,
+        Err(ReconnectError::Closed)
+    ));
 }
