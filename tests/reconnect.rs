@@ -540,7 +540,7 @@ async fn policy_violation_is_not_retried_by_default() {
     };
     assert_eq!(code, CloseCode::POLICY_VIOLATION);
     match timeout(LIMIT, client.recv()).await.unwrap() {
-        Err(ReconnectError::Refused { code }) => assert_eq!(code, CloseCode::POLICY_VIOLATION),
+        Err(ReconnectError::Stopped { code }) => assert_eq!(code, CloseCode::POLICY_VIOLATION),
         other => panic!("{other:?}"),
     }
     assert!(matches!(client.recv().await, Err(ReconnectError::Closed)));

@@ -43,10 +43,11 @@ pub enum ReconnectError {
         /// Why the last one failed.
         last: StreamError,
     },
-    /// The server closed with `code`, which the
-    /// [`Retry`](super::Retry) policy says not to come back after (by
-    /// default 1008, Policy Violation). The client is closed.
-    Refused {
+    /// The server closed with `code`, after which the
+    /// [`Retry`](super::Retry) policy says [`Stop`](super::Retry::Stop)
+    /// (by default 1008, Policy Violation). The client is closed. (Not
+    /// "refused": in this crate a refusal is a non-101 handshake answer.)
+    Stopped {
         /// The server's close code.
         code: CloseCode,
     },
@@ -68,7 +69,7 @@ impl fmt::Display for ReconnectError {
             ReconnectError::GaveUp { attempts, last } => {
                 write!(f, "gave up after {attempts} failed attempts: {last}")
             }
-            ReconnectError::Refused { code } => write!(
+            ReconnectError::Stopped { code } => write!(
                 f,
                 "the server closed with {code}, after which the retry policy does not reconnect"
             ),
@@ -83,7 +84,7 @@ impl std::error::Error for ReconnectError {
             ReconnectError::Stream(e) | ReconnectError::GaveUp { last: e, .. } => Some(e),
             ReconnectError::NotConnected(_)
             | ReconnectError::NoConnection
-            | ReconnectError::Refused { .. }
+            | ReconnectError::Stopped { .. }
             | ReconnectError::Closed => None,
         }
     }

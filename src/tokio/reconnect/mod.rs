@@ -19,7 +19,7 @@
 //! What a server's close code means is a [`Retry`] policy
 //! ([`Builder::retry`]): by default 1001 (Going Away) and 1012 (Service
 //! Restart) reconnect after the first, jittered wait; 1008 (Policy
-//! Violation) ends the client with [`ReconnectError::Refused`]; every other
+//! Violation) ends the client with [`ReconnectError::Stopped`]; every other
 //! code backs off.
 //!
 //! - **Restoring state**: a hook set with [`Builder::on_connect`] runs after

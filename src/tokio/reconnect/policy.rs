@@ -28,7 +28,7 @@ pub enum Retry {
     /// Again Later never resets it).
     Backoff,
     /// Do not reconnect: `recv` returns the server's close, then
-    /// [`ReconnectError::Refused`](super::ReconnectError::Refused).
+    /// [`ReconnectError::Stopped`](super::ReconnectError::Stopped).
     Stop,
 }
 

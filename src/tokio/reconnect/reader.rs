@@ -269,7 +269,7 @@ impl ReconnectingReader {
             }
             Next::Stop { code } => {
                 self.finish();
-                Err(ReconnectError::Refused { code })
+                Err(ReconnectError::Stopped { code })
             }
         }
     }
