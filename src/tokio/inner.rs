@@ -68,11 +68,14 @@ pub(crate) struct Inner<S> {
     write_wakers: Option<Arc<WriteWakers>>,
     /// The hub subscriber whose queue this stream writes.
     attached: Option<Attachment>,
-    /// The size of the last frame that took more than one read (at most
-    /// `MAX_READ_AHEAD`): a peer that sends 16 KiB messages gets room for
-    /// one in the first read of the next, not a 4 KiB read and then the
-    /// rest.
-    frame_size: u32,
+    /// Bytes read for the last message (or burst of messages), at most
+    /// `MAX_READ_AHEAD - MIN_READ`: a peer that sends 16 KiB messages gets
+    /// room for one in the first read of the next, not a 4 KiB read and
+    /// then the rest. It follows the peer down as well as up, so one large
+    /// frame does not make every later read reserve 64 KiB.
+    expected: u32,
+    /// Bytes read since the read buffer was last empty.
+    read_since_empty: u32,
 }
 
 /// What [`Inner::poll_deliveries`] left to do.
@@ -150,7 +153,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             shutdown_timer: None,
             write_wakers: None,
             attached: None,
-            frame_size: 0,
+            expected: 0,
+            read_since_empty: 0,
         }
     }
 
@@ -351,13 +355,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     fn poll_read_some(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         let hint = self.conn.read_hint().min(MAX_READ_AHEAD);
         let buf = self.conn.read_buf();
-        if hint > 0 {
-            self.frame_size = (buf.len() + hint).min(MAX_READ_AHEAD) as u32;
+        if buf.is_empty() && hint == 0 && self.read_since_empty > 0 {
+            // A new message starts: expect one like the last.
+            self.expected = self
+                .read_since_empty
+                .min((MAX_READ_AHEAD - MIN_READ) as u32);
+            self.read_since_empty = 0;
         }
         // Room past what is awaited, so that a read that brings it all does
         // not fill the buffer: tokio then knows the socket is drained and
-        // spares the read that would only say "would block".
-        let wanted = MIN_READ + hint.max(self.frame_size as usize);
+        // spares the read that would only say "would block". At most
+        // `MAX_READ_AHEAD`, which the core keeps when the buffer empties.
+        let wanted = (MIN_READ + hint.max(self.expected as usize)).min(MAX_READ_AHEAD);
         if buf.capacity() == 0 {
             *buf = read_buffers::take();
         }
@@ -370,6 +379,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             let read = tokio::io::AsyncReadExt::read_buf(&mut self.io, &mut *buf);
             std::pin::pin!(read).poll(cx)
         };
+        if let Poll::Ready(Ok(n)) = polled {
+            self.read_since_empty = self.read_since_empty.saturating_add(n as u32);
+        }
         if polled.is_pending() && buf.is_empty() {
             // Idle: hold no read buffer while waiting, so that quiet
             // connections cost no buffer memory; the thread keeps it for
@@ -402,7 +414,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             Some(timer) => {
                 let fired = timer.as_mut().poll(cx).is_ready();
                 if fired {
-                    self.timer_deadline = None; // re-arm on the next pass
+                    // Dropped, not kept to re-arm: a spent `Sleep` stays
+                    // ready, and if the next pass finds no deadline it
+                    // would fire on every pass. Timers fire rarely.
+                    self.timer = None;
+                    self.timer_deadline = None;
                 }
                 fired
             }

@@ -13,9 +13,13 @@ struct Counting;
 thread_local! {
     static LIVE: Cell<isize> = const { Cell::new(0) };
     static PEAK: Cell<isize> = const { Cell::new(0) };
+    static ALLOCATED: Cell<usize> = const { Cell::new(0) };
 }
 
 fn account(delta: isize) {
+    if delta > 0 {
+        let _ = ALLOCATED.try_with(|a| a.set(a.get() + delta as usize));
+    }
     let _ = LIVE.try_with(|live| {
         let now = live.get() + delta;
         live.set(now);
@@ -50,6 +54,12 @@ static ALLOCATOR: Counting = Counting;
 /// Bytes allocated and not freed by this thread.
 pub fn live() -> isize {
     LIVE.with(Cell::get)
+}
+
+/// Bytes this thread has allocated so far, freed or not: what a path
+/// costs the allocator, not what it keeps.
+pub fn allocated() -> usize {
+    ALLOCATED.with(Cell::get)
 }
 
 /// Starts a peak measurement at the current level; returns that level.
