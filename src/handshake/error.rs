@@ -135,6 +135,10 @@ pub enum RequestError {
     },
     /// The request is HTTP/1.0.
     HttpVersionTooOld,
+    /// The request came over HTTP/3 (from an HTTP stack that speaks it):
+    /// only HTTP/1.1 Upgrade and HTTP/2 extended CONNECT are supported
+    /// (RFC 9220's HTTP/3 bootstrapping is not).
+    Http3NotSupported,
     /// No `Host` header.
     MissingHost,
     /// The `Host` header is empty or not printable ASCII.
@@ -290,6 +294,9 @@ impl fmt::Display for RequestError {
             ),
             Self::HttpVersionTooOld => f.write_str(
                 "the handshake must be HTTP/1.1 or higher (RFC 6455 §4.2.1 item 1)",
+            ),
+            Self::Http3NotSupported => f.write_str(
+                "WebSockets over HTTP/3 (RFC 9220) are not supported: use HTTP/1.1 or HTTP/2",
             ),
             Self::MissingHost => {
                 f.write_str("the Host header is missing (RFC 6455 §4.2.1 item 2)")
@@ -710,6 +717,7 @@ mod tests {
             RequestError::Malformed(httparse::Error::Token),
             RequestError::MethodNotGet { method: "P".into() },
             RequestError::HttpVersionTooOld,
+            RequestError::Http3NotSupported,
             RequestError::MissingHost,
             RequestError::InvalidHost,
             RequestError::InvalidOrigin,

@@ -100,6 +100,9 @@ impl Request {
     }
 
     fn from_http_head(http: HttpHead<'_>, protocol: Option<&str>) -> Result<Request, RequestError> {
+        if http.version == http::Version::HTTP_3 {
+            return Err(RequestError::Http3NotSupported);
+        }
         let headers = fields(http.headers);
         let head = if http.version == http::Version::HTTP_2 {
             Head {
@@ -357,6 +360,10 @@ mod tests {
             Request::from_http(&old).unwrap_err(),
             RequestError::HttpVersionTooOld
         );
+        let h3 = parts(h1().version(http::Version::HTTP_3));
+        let error = Request::from_http(&h3).unwrap_err();
+        assert_eq!(error, RequestError::Http3NotSupported);
+        assert_eq!(error.status(), 400);
         let absolute = parts(h1().uri("http://other.test:81/ws?x"));
         let r = Request::from_http(&absolute).unwrap();
         assert_eq!((r.path(), r.host()), ("/ws?x", "other.test:81"));
