@@ -7,6 +7,35 @@ use std::{fmt, io};
 use crate::{handshake, Error, SendError, TlsError};
 
 /// What an adapter call can fail with.
+///
+/// Which error comes from where:
+///
+/// | call | fails with |
+/// |---|---|
+/// | `ClientRequest::new`, its builders | [`handshake::BuildError`] (your input) |
+/// | a server's request checks (`Request::from_http`, `parse_request`) | [`handshake::RequestError`], with the HTTP status answered |
+/// | a client's connect | `StreamError::Handshake` holding a [`handshake::Error`]: `Build` (the URL), `Rejected` (a non-101 answer: status, headers, body), `Response` (a bad 101); `StreamError::Io`, `Tls`, `HandshakeTimeout` |
+/// | a server's accept | `StreamError::Handshake` (a bad request, answered with its status), `Refused` (your hook said no), `HandshakeTimeout` |
+/// | `recv`, `send` on an open connection | `Protocol` (the peer broke a rule; its close code was sent), `Send` (not allowed now), `Io`, `Closed` |
+///
+/// `?` turns a `BuildError` or a `handshake::Error` into a `StreamError`.
+/// The connection's own [`Error`] sits in `Protocol`; a rule the peer broke
+/// is one of its variants:
+///
+/// ```
+/// use rfc6455::{Error, ProtocolError, StreamError};
+///
+/// fn describe(e: &StreamError) -> String {
+///     match e {
+///         StreamError::Protocol(Error::Protocol(ProtocolError::ReservedOpcode(op))) => {
+///             format!("the peer used reserved opcode {op:#x}")
+///         }
+///         StreamError::Protocol(e) => format!("closed with {}: {e}", e.close_code()),
+///         other => other.to_string(),
+///     }
+/// }
+/// # let _ = describe;
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum StreamError {

@@ -16,6 +16,11 @@ use tokio::sync::watch;
 ///
 /// Attempts are counted from 1 since the connection was last open (or since
 /// the start), so `attempt` is also how many tries this outage has taken.
+/// A connection that was open for less than
+/// [`Builder::healthy_after`](super::Builder::healthy_after) counts as a
+/// failed attempt, so after losing it the first `Reconnecting` is attempt 2.
+/// A [`StateWatcher`] sees the latest state only and may miss one that
+/// lasted between two looks.
 ///
 /// ```
 /// use std::time::Duration;
