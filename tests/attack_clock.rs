@@ -5,47 +5,14 @@
 
 use std::time::{Duration, Instant};
 
-use rfc6455::handshake::ClientRequest;
-use rfc6455::tokio::{accept_with, WebSocketStream};
 use rfc6455::{CloseCode, Config, Error, StreamError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 
+mod loopback;
+use loopback::{accept_one, listener, raw_client};
+
 const LIMIT: Duration = Duration::from_secs(5);
-
-async fn listener() -> (TcpListener, String) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    (listener, url)
-}
-
-async fn raw_client(url: &str) -> TcpStream {
-    let request = ClientRequest::new(url).unwrap();
-    let mut tcp = TcpStream::connect((request.host(), request.port()))
-        .await
-        .unwrap();
-    tcp.write_all(&request.encode()).await.unwrap();
-    let mut buf = Vec::new();
-    while !request
-        .parse_response(&buf, &Default::default())
-        .unwrap()
-        .is_complete()
-    {
-        let mut chunk = [0u8; 1024];
-        let n = tcp.read(&mut chunk).await.unwrap();
-        assert!(n > 0);
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    tcp
-}
-
-async fn accept_one(listener: &TcpListener, config: Config) -> WebSocketStream<TcpStream> {
-    let (tcp, _) = listener.accept().await.unwrap();
-    accept_with(tcp, config, |_| Ok(Default::default()))
-        .await
-        .unwrap()
-}
 
 /// A peer that reads everything and never answers, holding TCP open;
 /// gives back when it saw EOF (None if it never did within 10 s).

@@ -9,36 +9,18 @@
 
 use std::time::Duration;
 
-use rfc6455::handshake::ClientRequest;
 use rfc6455::tokio::{accept_with, WebSocketStream};
 use rfc6455::{Config, Event};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
+
+mod loopback;
+use loopback::raw_client;
 
 mod counting;
 
 const LIMIT: Duration = Duration::from_secs(5);
-
-async fn raw_client(url: &str) -> TcpStream {
-    let request = ClientRequest::new(url).unwrap();
-    let mut tcp = TcpStream::connect((request.host(), request.port()))
-        .await
-        .unwrap();
-    tcp.write_all(&request.encode()).await.unwrap();
-    let mut buf = Vec::new();
-    while !request
-        .parse_response(&buf, &Default::default())
-        .unwrap()
-        .is_complete()
-    {
-        let mut chunk = [0u8; 1024];
-        let n = tcp.read(&mut chunk).await.unwrap();
-        assert!(n > 0);
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    tcp
-}
 
 fn masked_binary(payload: &[u8]) -> Vec<u8> {
     let mut f = vec![0x82];

@@ -6,48 +6,15 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use rfc6455::handshake::ClientRequest;
-use rfc6455::tokio::{accept_with, connect, WebSocketStream};
+use rfc6455::tokio::connect;
 use rfc6455::{CloseCode, Config, Event, StreamError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 
+mod loopback;
+use loopback::{accept_one, listener, raw_client};
+
 const LIMIT: Duration = Duration::from_secs(5);
-
-async fn listener() -> (TcpListener, String) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    (listener, url)
-}
-
-async fn raw_client(url: &str) -> TcpStream {
-    let request = ClientRequest::new(url).unwrap();
-    let mut tcp = TcpStream::connect((request.host(), request.port()))
-        .await
-        .unwrap();
-    tcp.write_all(&request.encode()).await.unwrap();
-    let mut buf = Vec::new();
-    while !request
-        .parse_response(&buf, &Default::default())
-        .unwrap()
-        .is_complete()
-    {
-        let mut chunk = [0u8; 1024];
-        let n = tcp.read(&mut chunk).await.unwrap();
-        assert!(n > 0);
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    tcp
-}
-
-async fn accept_one(listener: &TcpListener) -> WebSocketStream<TcpStream> {
-    let (tcp, _) = listener.accept().await.unwrap();
-    let config = Config::default().close_timeout(Duration::from_millis(300));
-    accept_with(tcp, config, |_| Ok(Default::default()))
-        .await
-        .unwrap()
-}
 
 fn masked(opcode: u8, payload: &[u8]) -> Vec<u8> {
     assert!(payload.len() < 126);
@@ -85,6 +52,11 @@ where
 
 /// PASSES: messages and a Close in one write: every message, the Close
 /// last, then None for ever.
+/// A short close timeout, so that a peer that never closes costs little.
+fn config() -> Config {
+    Config::default().close_timeout(Duration::from_millis(300))
+}
+
 #[tokio::test]
 async fn messages_then_close_in_one_write() {
     let (listener, url) = listener().await;
@@ -100,7 +72,7 @@ async fn messages_then_close_in_one_write() {
         let _ = timeout(LIMIT, tcp.read_to_end(&mut sink)).await;
         sink
     });
-    let mut ws = accept_one(&listener).await;
+    let mut ws = accept_one(&listener, config()).await;
     let (items, after) = drain(&mut ws).await;
     assert_eq!(items.len(), 4, "{items:?}");
     assert!(
@@ -131,7 +103,7 @@ async fn invalid_close_payloads_give_one_error_then_none() {
             let _ = timeout(LIMIT, tcp.read_to_end(&mut sink)).await;
             sink
         });
-        let mut ws = accept_one(&listener).await;
+        let mut ws = accept_one(&listener, config()).await;
         let (items, after) = drain(&mut ws).await;
         assert_eq!(items.len(), 1, "{payload:?}: {items:?}");
         assert!(items[0].is_err(), "{payload:?}: {items:?}");
@@ -157,7 +129,7 @@ async fn a_vanishing_peer_is_an_error_not_a_clean_end() {
         tcp.write_all(&masked(0x1, b"two")[..3]).await.unwrap();
         drop(tcp);
     });
-    let mut ws = accept_one(&listener).await;
+    let mut ws = accept_one(&listener, config()).await;
     let (items, after) = drain(&mut ws).await;
     peer.await.unwrap();
     assert!(
@@ -175,7 +147,7 @@ async fn a_vanishing_peer_is_an_error_not_a_clean_end() {
 async fn split_reader_stream_ends_after_the_writers_close() {
     let (listener, url) = listener().await;
     let server = tokio::spawn(async move {
-        let mut ws = accept_one(&listener).await;
+        let mut ws = accept_one(&listener, config()).await;
         ws.send("hi").await.unwrap();
         while let Ok(event) = ws.recv().await {
             if let Event::Close(_) = event {

@@ -7,48 +7,13 @@ mod common;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use rfc6455::handshake::ClientRequest;
-use rfc6455::tokio::{accept, accept_with, connect, WebSocketStream};
+use rfc6455::tokio::{accept, connect, WebSocketStream};
 use rfc6455::{CloseCode, CloseFrame, Config, Error, Event, Message, SendError, StreamError};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(20);
-
-async fn listener() -> (TcpListener, String) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
-    (listener, url)
-}
-
-async fn accept_one(listener: &TcpListener, config: Config) -> WebSocketStream<TcpStream> {
-    let (tcp, _) = listener.accept().await.unwrap();
-    accept_with(tcp, config, |_| Ok(Default::default()))
-        .await
-        .unwrap()
-}
-
-/// Completes the client handshake by hand and returns the raw socket.
-async fn raw_client(url: &str) -> TcpStream {
-    let request = ClientRequest::new(url).unwrap();
-    let mut tcp = TcpStream::connect((request.host(), request.port()))
-        .await
-        .unwrap();
-    tcp.write_all(&request.encode()).await.unwrap();
-    let mut buf = Vec::new();
-    while !request
-        .parse_response(&buf, &Default::default())
-        .unwrap()
-        .is_complete()
-    {
-        let mut chunk = [0u8; 1024];
-        let n = tcp.read(&mut chunk).await.unwrap();
-        assert!(n > 0);
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    tcp
-}
 
 #[tokio::test]
 async fn echo_round_trip() {
@@ -389,6 +354,9 @@ impl FlushNow for WebSocketStream<TcpStream> {
 }
 
 use std::future::Future;
+
+mod loopback;
+use loopback::{accept_one, listener, raw_client};
 
 #[tokio::test]
 async fn keepalive_detects_a_silent_peer() {
