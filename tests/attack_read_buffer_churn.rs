@@ -12,11 +12,11 @@ use std::time::Duration;
 use rfc6455::tokio::{accept_with, WebSocketStream};
 use rfc6455::{Config, Event};
 use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 mod loopback;
-use loopback::raw_client;
+use loopback::{listener, raw_client};
 
 mod counting;
 
@@ -47,8 +47,7 @@ async fn per_message(primer: Option<usize>) -> u64 {
 /// As `per_message`, and the live bytes per message when the application
 /// keeps every received message.
 async fn per_message_keeping(primer: Option<usize>, keep: bool) -> (u64, i64) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (listener, url) = listener().await;
     let (mut tcp, accepted) = tokio::join!(raw_client(&url), async {
         let (tcp, _) = listener.accept().await.unwrap();
         accept_with(tcp, Config::default(), |_| Ok(Default::default()))

@@ -12,6 +12,9 @@ use rfc6455::{Config, Event};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 
+mod loopback;
+use loopback::listener;
+
 const LIMIT: Duration = Duration::from_secs(10);
 
 async fn pair(
@@ -46,8 +49,7 @@ fn pattern(seed: u8, len: usize) -> Vec<u8> {
 /// recycled buffers; none of the kept messages ever changes.
 #[tokio::test]
 async fn kept_messages_never_change_while_other_connections_read() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (listener, url) = listener().await;
     let mut kept: Vec<(bytes::Bytes, Vec<u8>)> = Vec::new();
     let sizes = [
         1usize,
@@ -103,8 +105,7 @@ async fn kept_messages_never_change_while_other_connections_read() {
 async fn the_thread_stack_pins_large_allocations_after_messages_are_dropped() {
     const CONNS: usize = 16;
     const SIZE: usize = 2 * 1024 * 1024 + 1000;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (listener, url) = listener().await;
     let config = Config::default()
         .max_message_size(64 << 20)
         .max_frame_size(64 << 20);
@@ -147,8 +148,7 @@ async fn the_thread_stack_pins_large_allocations_after_messages_are_dropped() {
 /// pinning the large allocation after everything is dropped.
 #[tokio::test]
 async fn probe_pinning_by_message_size() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (listener, url) = listener().await;
     let config = Config::default()
         .max_message_size(64 << 20)
         .max_frame_size(64 << 20);

@@ -9,13 +9,22 @@ use std::time::{Duration, Instant};
 use rfc6455::tokio::reconnect::{Backoff, LinkState, ReconnectError, ReconnectingClient};
 use rfc6455::{CloseCode, Config, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::time::timeout;
+
+mod loopback;
+use loopback::listener;
 
 const LIMIT: Duration = Duration::from_secs(5);
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
+}
+
+/// Fails unless less than `bound` passed since `started`.
+fn finished_within(started: Instant, bound: Duration) {
+    let took = started.elapsed();
+    assert!(took < bound, "took {took:?}, more than {bound:?}");
 }
 
 fn fast() -> Backoff {
@@ -58,8 +67,7 @@ async fn raw_accept(tcp: &mut TcpStream) -> bool {
 /// number) and then the raw `close` bytes, and holds TCP until the client
 /// ends it.
 async fn raw_closing_server(close: Vec<u8>) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (listener, url) = listener().await;
     let count = Arc::new(AtomicUsize::new(0));
     let seen = count.clone();
     tokio::spawn(async move {
@@ -164,8 +172,7 @@ async fn invalid_close_frames_from_the_server_are_survived() {
 
 /// A server that answers every upgrade with `status`.
 async fn refusing_server(status: &'static str) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (listener, url) = listener().await;
     let count = Arc::new(AtomicUsize::new(0));
     let seen = count.clone();
     tokio::spawn(async move {
@@ -229,8 +236,7 @@ async fn refusals_give_up_after_max_attempts() {
 /// return at once, not after the connect timeout.
 #[tokio::test]
 async fn close_during_a_handshake_that_never_ends_is_prompt() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (listener, url) = listener().await;
     tokio::spawn(async move {
         let mut held = Vec::new();
         loop {
@@ -257,11 +263,7 @@ async fn close_during_a_handshake_that_never_ends_is_prompt() {
         matches!(result, Ok(Err(ReconnectError::Closed))),
         "{result:?}"
     );
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
+    finished_within(started, Duration::from_secs(1));
 
     let mut client = ReconnectingClient::builder(&url)
         .unwrap()
@@ -273,11 +275,7 @@ async fn close_during_a_handshake_that_never_ends_is_prompt() {
         .await
         .unwrap()
         .unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "{:?}",
-        started.elapsed()
-    );
+    finished_within(started, Duration::from_secs(1));
 }
 
 /// A server that completes the handshake and then never reads nor
@@ -285,8 +283,7 @@ async fn close_during_a_handshake_that_never_ends_is_prompt() {
 /// even with a send queue the server never drained.
 #[tokio::test]
 async fn close_to_a_server_that_stopped_reading_is_bounded() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (listener, url) = listener().await;
     tokio::spawn(async move {
         let mut held = Vec::new();
         loop {
@@ -314,11 +311,7 @@ async fn close_to_a_server_that_stopped_reading_is_bounded() {
     let started = Instant::now();
     let closed = timeout(LIMIT, client.close(CloseCode::NORMAL, "")).await;
     assert!(closed.is_ok(), "close() did not finish in {LIMIT:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
+    finished_within(started, Duration::from_secs(2));
     assert_eq!(client.state(), LinkState::Closed);
 }
 
@@ -327,8 +320,7 @@ async fn close_to_a_server_that_stopped_reading_is_bounded() {
 /// bounded by the close timeout.
 #[tokio::test]
 async fn close_to_a_server_that_chatters_and_never_closes_is_bounded() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (listener, url) = listener().await;
     tokio::spawn(async move {
         loop {
             let Ok((mut tcp, _)) = listener.accept().await else {
@@ -366,19 +358,14 @@ async fn close_to_a_server_that_chatters_and_never_closes_is_bounded() {
     let started = Instant::now();
     let closed = timeout(LIMIT, client.close(CloseCode::NORMAL, "")).await;
     assert!(closed.is_ok(), "close() did not finish in {LIMIT:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
+    finished_within(started, Duration::from_secs(2));
 }
 
 /// A server that accepts TCP and drops it at once, for ever: the client
 /// must back off (not spin) and give up after max_attempts.
 #[tokio::test]
 async fn accept_then_vanish_backs_off_and_gives_up() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (listener, url) = listener().await;
     let count = Arc::new(AtomicUsize::new(0));
     let seen = count.clone();
     tokio::spawn(async move {
@@ -412,8 +399,7 @@ async fn accept_then_vanish_backs_off_and_gives_up() {
 /// must not stay blocked for ever once that connection is given up.
 #[tokio::test]
 async fn a_send_blocked_on_a_stuck_connection_ends_when_the_reader_gives_it_up() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (listener, url) = listener().await;
     let connections = Arc::new(AtomicUsize::new(0));
     let seen = connections.clone();
     tokio::spawn(async move {
@@ -477,8 +463,7 @@ async fn a_send_blocked_on_a_stuck_connection_ends_when_the_reader_gives_it_up()
 /// follows it in the same read, none repeated.
 #[tokio::test]
 async fn a_flapping_server_loses_and_repeats_nothing() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let (listener, url) = listener().await;
     tokio::spawn(async move {
         let mut n = 0u32;
         loop {
